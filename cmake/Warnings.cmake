@@ -1,0 +1,24 @@
+# Compiler flags shared by every cartsense target: warnings (as errors), sanitizers, -march.
+add_library(cartsense_flags INTERFACE)
+target_compile_options(cartsense_flags INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Woverloaded-virtual -Wnull-dereference -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)
+if(CARTSENSE_WERROR)
+  target_compile_options(cartsense_flags INTERFACE -Werror)
+endif()
+if(CARTSENSE_ARCH)
+  target_compile_options(cartsense_flags INTERFACE -march=${CARTSENSE_ARCH})
+endif()
+if(CARTSENSE_SANITIZE)
+  target_compile_options(cartsense_flags INTERFACE
+    -fsanitize=${CARTSENSE_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(cartsense_flags INTERFACE -fsanitize=${CARTSENSE_SANITIZE})
+endif()
+
+# cartsense_add_library(NAME layer SOURCES ... DEPS ...): one static library per layer.
+function(cartsense_add_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE cartsense_flags)
+endfunction()
