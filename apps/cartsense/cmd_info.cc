@@ -1,23 +1,22 @@
 // `cartsense version` and `cartsense doctor`: what is installed, and whether it works.
-#include <sys/statvfs.h>
-#include <unistd.h>
-
-#include <CLI/Version.hpp>
-
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
-#include <opencv2/core/version.hpp>
-#include <opencv2/core/utility.hpp>
-#include <sodium.h>
-#include <spdlog/version.h>
-#include <sqlite3.h>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <CLI/Version.hpp>
+#include <nlohmann/json.hpp>
+#include <opencv2/core/utility.hpp>
+#include <opencv2/core/version.hpp>
+#include <sodium.h>
+#include <spdlog/version.h>
+#include <sqlite3.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "core/checksum.h"
@@ -41,15 +40,16 @@ std::vector<Check> LibraryChecks() {
   checks.push_back({"library.opencv", opencv_runtime == CV_VERSION,
                     "runtime " + opencv_runtime + ", built against " + CV_VERSION});
   const std::string sqlite_runtime = sqlite3_libversion();
-  checks.push_back({"library.sqlite3", sqlite3_libversion_number() >= SQLITE_VERSION_NUMBER &&
-                                           sqlite3_threadsafe() != 0,
-                    "runtime " + sqlite_runtime + ", built against " + SQLITE_VERSION +
-                        (sqlite3_threadsafe() != 0 ? ", thread-safe" : ", NOT thread-safe")});
+  checks.push_back(
+      {"library.sqlite3",
+       sqlite3_libversion_number() >= SQLITE_VERSION_NUMBER && sqlite3_threadsafe() != 0,
+       "runtime " + sqlite_runtime + ", built against " + SQLITE_VERSION +
+           (sqlite3_threadsafe() != 0 ? ", thread-safe" : ", NOT thread-safe")});
   const bool sodium_ok = sodium_init() >= 0;
-  checks.push_back({"library.libsodium", sodium_ok && Sha256Hex("abc").starts_with("ba7816bf"),
-                    std::string("runtime ") + sodium_version_string() +
-                        (sodium_ok ? ", initialised, SHA-256 self-test passed"
-                                   : ", sodium_init failed")});
+  checks.push_back(
+      {"library.libsodium", sodium_ok && Sha256Hex("abc").starts_with("ba7816bf"),
+       std::string("runtime ") + sodium_version_string() +
+           (sodium_ok ? ", initialised, SHA-256 self-test passed" : ", sodium_init failed")});
   checks.push_back({"library.spdlog", true,
                     std::to_string(SPDLOG_VER_MAJOR) + "." + std::to_string(SPDLOG_VER_MINOR) +
                         "." + std::to_string(SPDLOG_VER_PATCH) + " (header)"});
@@ -98,7 +98,8 @@ Check CpuCheck() {
 Check DataFolderCheck(const std::string& data_dir) {
   std::error_code error;
   fs::create_directories(data_dir, error);
-  if (error) return {"data_folder.write", false, "cannot create " + data_dir + ": " + error.message()};
+  if (error)
+    return {"data_folder.write", false, "cannot create " + data_dir + ": " + error.message()};
   const fs::path probe = fs::path(data_dir) / (".doctor-probe-" + std::to_string(::getpid()));
   const fs::path renamed = probe.string() + ".done";
   {
@@ -142,9 +143,9 @@ std::vector<Check> BundleChecks(const std::string& models_dir) {
     return checks;
   }
   Status verified = VerifyBundleChecksums(*bundle);
-  checks.push_back({"model_bundle", verified.ok(),
-                    verified.ok() ? *bundle + ": every file matches its sha256"
-                                  : verified.message()});
+  checks.push_back(
+      {"model_bundle", verified.ok(),
+       verified.ok() ? *bundle + ": every file matches its sha256" : verified.message()});
   return checks;
 }
 
@@ -167,7 +168,8 @@ void RegisterInfoCommands(CLI::App& app, CommandAction& action) {
   auto options = std::make_shared<DoctorOptions>();
   CLI::App* doctor = app.add_subcommand(
       "doctor", "Check the installation: libraries, CPU features, the data folder, model bundles");
-  doctor->add_flag("--json", options->json, "Print one JSON object: {ok, checks: [{name, ok, detail}]}");
+  doctor->add_flag("--json", options->json,
+                   "Print one JSON object: {ok, checks: [{name, ok, detail}]}");
   doctor->add_option("--data-dir", options->data_dir,
                      "Folder the cart writes its ledger and logs to (default: $CARTSENSE_DATA_DIR "
                      "or ./var)");
@@ -175,16 +177,15 @@ void RegisterInfoCommands(CLI::App& app, CommandAction& action) {
                      "Folder of model bundles (default: the repository's models/)");
   doctor->callback([&action, options] {
     action.run = [options] {
-      const std::string data_dir =
-          options->data_dir.empty() ? DefaultDataDir() : options->data_dir;
+      const std::string data_dir = options->data_dir.empty() ? DefaultDataDir() : options->data_dir;
       const std::string models_dir =
           options->models_dir.empty() ? DefaultRepoPath("models") : options->models_dir;
       std::vector<Check> checks = LibraryChecks();
       checks.push_back(CpuCheck());
       checks.push_back(DataFolderCheck(data_dir));
       for (Check& c : BundleChecks(models_dir)) checks.push_back(std::move(c));
-      const bool all_ok = std::all_of(checks.begin(), checks.end(),
-                                      [](const Check& c) { return c.ok; });
+      const bool all_ok =
+          std::all_of(checks.begin(), checks.end(), [](const Check& c) { return c.ok; });
       if (options->json) {
         nlohmann::json out;
         out["ok"] = all_ok;

@@ -1,10 +1,10 @@
 #include "paths.h"
 
-#include <unistd.h>
-
 #include <array>
 #include <cstdlib>
 #include <filesystem>
+
+#include <unistd.h>
 
 namespace cartsense::app {
 namespace {

@@ -11,21 +11,29 @@ namespace {
 
 // Units a numeric key may carry, as the suffix of its name.
 const std::set<std::string>& KnownUnits() {
-  static const std::set<std::string> units = {
-      "ns", "us", "ms", "s",  "min", "hz", "g",     "kg",  "mm",    "cm",  "m",   "px",
-      "deg", "c", "pct", "ratio", "sigma", "mps2", "mib", "kib", "bytes", "cents", "fps", "counts"};
+  static const std::set<std::string> units = {"ns",  "us",  "ms",    "s",     "min",   "hz",
+                                              "g",   "kg",  "mm",    "cm",    "m",     "px",
+                                              "deg", "c",   "pct",   "ratio", "sigma", "mps2",
+                                              "mib", "kib", "bytes", "cents", "fps",   "counts"};
   return units;
 }
 
 std::string TypeName(ConfigSchema::Type type, const std::string& unit) {
   switch (type) {
-    case ConfigSchema::Type::kNumber: return "a number in " + unit;
-    case ConfigSchema::Type::kInteger: return "an integer";
-    case ConfigSchema::Type::kBool: return "true or false";
-    case ConfigSchema::Type::kString: return "a string";
-    case ConfigSchema::Type::kStringList: return "a list of strings";
-    case ConfigSchema::Type::kSection: return "a map of keys";
-    case ConfigSchema::Type::kSectionList: return "a list of maps";
+    case ConfigSchema::Type::kNumber:
+      return "a number in " + unit;
+    case ConfigSchema::Type::kInteger:
+      return "an integer";
+    case ConfigSchema::Type::kBool:
+      return "true or false";
+    case ConfigSchema::Type::kString:
+      return "a string";
+    case ConfigSchema::Type::kStringList:
+      return "a list of strings";
+    case ConfigSchema::Type::kSection:
+      return "a map of keys";
+    case ConfigSchema::Type::kSectionList:
+      return "a list of maps";
   }
   return "?";
 }
@@ -170,8 +178,7 @@ std::string Config::ToYaml() const {
   return out.c_str();
 }
 
-ConfigSchema::Field& ConfigSchema::Add(const std::string& key, Type type,
-                                       const std::string& unit) {
+ConfigSchema::Field& ConfigSchema::Add(const std::string& key, Type type, const std::string& unit) {
   Field field;
   field.key_ = key;
   field.type_ = type;
@@ -191,7 +198,9 @@ ConfigSchema::Field& ConfigSchema::Number(const std::string& key, const std::str
 ConfigSchema::Field& ConfigSchema::Integer(const std::string& key) {
   return Add(key, Type::kInteger, "");
 }
-ConfigSchema::Field& ConfigSchema::Bool(const std::string& key) { return Add(key, Type::kBool, ""); }
+ConfigSchema::Field& ConfigSchema::Bool(const std::string& key) {
+  return Add(key, Type::kBool, "");
+}
 ConfigSchema::Field& ConfigSchema::String(const std::string& key) {
   return Add(key, Type::kString, "");
 }
@@ -251,9 +260,8 @@ Status ConfigSchema::Validate(Config& config) const {
       case Type::kString: {
         auto value = config.GetString(key);
         if (!value.ok()) return config.TypeError(key, expected);
-        if (!field.choices_.empty() &&
-            std::find(field.choices_.begin(), field.choices_.end(), *value) ==
-                field.choices_.end()) {
+        if (!field.choices_.empty() && std::find(field.choices_.begin(), field.choices_.end(),
+                                                 *value) == field.choices_.end()) {
           std::string choices;
           for (const auto& c : field.choices_) choices += (choices.empty() ? "" : ", ") + c;
           return InvalidArgumentError(config.Where(key) + ": expected one of " + choices +
@@ -273,8 +281,8 @@ Status ConfigSchema::Validate(Config& config) const {
         break;
       }
     }
-    if (numeric && ((field.min_ && *numeric < *field.min_) ||
-                    (field.max_ && *numeric > *field.max_))) {
+    if (numeric &&
+        ((field.min_ && *numeric < *field.min_) || (field.max_ && *numeric > *field.max_))) {
       std::ostringstream range;
       range << "expected " << expected << " between " << *field.min_ << " and " << *field.max_;
       range << ", got " << *numeric;

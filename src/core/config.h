@@ -58,8 +58,9 @@ class Config {
   std::string ToYaml() const;
 
  private:
-  Config(YAML::Node node, std::string source, std::string path)
-      : node_(std::move(node)), source_(std::move(source)), path_(std::move(path)) {}
+  // YAML::Node has no move constructor: take it by reference.
+  Config(const YAML::Node& node, std::string source, std::string path)
+      : node_(node), source_(std::move(source)), path_(std::move(path)) {}
   std::string FullKey(const std::string& key) const;
   Result<YAML::Node> Lookup(const std::string& key) const;
   Status TypeError(const std::string& key, const std::string& expected) const;
@@ -80,13 +81,35 @@ class ConfigSchema {
 
   class Field {
    public:
-    Field& Required() { required_ = true; return *this; }
-    Field& Range(double min, double max) { min_ = min; max_ = max; return *this; }
-    Field& Default(YAML::Node value) { default_ = std::move(value); return *this; }
-    Field& Default(double value) { default_ = YAML::Node(value); return *this; }
-    Field& Default(const char* value) { default_ = YAML::Node(std::string(value)); return *this; }
-    Field& OneOf(std::vector<std::string> choices) { choices_ = std::move(choices); return *this; }
-    Field& Describe(std::string text) { description_ = std::move(text); return *this; }
+    Field& Required() {
+      required_ = true;
+      return *this;
+    }
+    Field& Range(double min, double max) {
+      min_ = min;
+      max_ = max;
+      return *this;
+    }
+    Field& Default(const YAML::Node& value) {
+      default_ = value;
+      return *this;
+    }
+    Field& Default(double value) {
+      default_ = YAML::Node(value);
+      return *this;
+    }
+    Field& Default(const char* value) {
+      default_ = YAML::Node(std::string(value));
+      return *this;
+    }
+    Field& OneOf(std::vector<std::string> choices) {
+      choices_ = std::move(choices);
+      return *this;
+    }
+    Field& Describe(std::string text) {
+      description_ = std::move(text);
+      return *this;
+    }
 
    private:
     friend class ConfigSchema;

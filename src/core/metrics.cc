@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cmath>
-#include <cctype>
 #include <sstream>
 
 namespace cartsense {
@@ -59,9 +59,12 @@ std::string FormatLabels(const MetricLabels& labels, const std::string& extra_na
 std::string EscapeHelp(const std::string& help) {
   std::string out;
   for (char c : help) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -71,10 +74,14 @@ std::string EscapeHelp(const std::string& help) {
 std::string EscapePrometheusLabelValue(const std::string& value) {
   std::string out;
   for (char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -204,8 +211,8 @@ std::string MetricsRegistry::ExposePrometheus() const {
             out << name << "_bucket" << FormatLabels(labels, "le", FormatValue(bounds[i])) << " "
                 << cumulative[i] << "\n";
           }
-          out << name << "_bucket" << FormatLabels(labels, "le", "+Inf") << " "
-              << cumulative.back() << "\n";
+          out << name << "_bucket" << FormatLabels(labels, "le", "+Inf") << " " << cumulative.back()
+              << "\n";
           out << name << "_sum" << FormatLabels(labels) << " " << FormatValue(histogram->sum())
               << "\n";
           out << name << "_count" << FormatLabels(labels) << " " << cumulative.back() << "\n";

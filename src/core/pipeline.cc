@@ -55,16 +55,16 @@ class Pipeline::StageRunner final : public OutputEmitter {
   }
 
   Status Open(const Clock* clock, MetricsRegistry* metrics) {
-    latency_ms_ = &metrics->GetHistogram("cartsense_stage_process_ms",
-                                         "Time a stage spends in Process per packet",
-                                         {{"stage", name_}});
+    latency_ms_ =
+        &metrics->GetHistogram("cartsense_stage_process_ms",
+                               "Time a stage spends in Process per packet", {{"stage", name_}});
     processed_ = &metrics->GetCounter("cartsense_stage_packets_total",
                                       "Packets a stage has processed", {{"stage", name_}});
-    errors_ = &metrics->GetCounter("cartsense_stage_errors_total",
-                                   "Errors returned by a stage", {{"stage", name_}});
-    dropped_counter_ = &metrics->GetCounter("cartsense_stage_dropped_total",
-                                            "Packets dropped by a full drop_oldest queue",
-                                            {{"stage", name_}});
+    errors_ = &metrics->GetCounter("cartsense_stage_errors_total", "Errors returned by a stage",
+                                   {{"stage", name_}});
+    dropped_counter_ =
+        &metrics->GetCounter("cartsense_stage_dropped_total",
+                             "Packets dropped by a full drop_oldest queue", {{"stage", name_}});
     pending_.assign(inputs_.size(), {});
     watermark_.assign(inputs_.size(), Timestamp::Min());
     ended_.assign(inputs_.size(), false);
@@ -125,8 +125,8 @@ class Pipeline::StageRunner final : public OutputEmitter {
     }
     Stream& stream = *it->second;
     if (packet.type() != *stream.type) {
-      return InvalidArgumentError("stage '" + name_ + "' emitted the wrong type on port '" +
-                                  port + "'");
+      return InvalidArgumentError("stage '" + name_ + "' emitted the wrong type on port '" + port +
+                                  "'");
     }
     if (packet.timestamp() < now_) {
       return InvalidArgumentError("stage '" + name_ + "' emitted on '" + port + "' at " +
@@ -221,19 +221,22 @@ class Pipeline::StageRunner final : public OutputEmitter {
       if (!envelope) return;  // aborted
       const auto i = static_cast<std::size_t>(envelope->input);
       switch (envelope->kind) {
-        case Envelope::Kind::kData: pending_[i].push_back(std::move(envelope->packet)); break;
+        case Envelope::Kind::kData:
+          pending_[i].push_back(std::move(envelope->packet));
+          break;
         case Envelope::Kind::kWatermark:
           watermark_[i] = std::max(watermark_[i], envelope->watermark);
           break;
-        case Envelope::Kind::kEnd: ended_[i] = true; break;
+        case Envelope::Kind::kEnd:
+          ended_[i] = true;
+          break;
       }
       if (!ReleaseReady()) return;
     }
     now_ = std::max(now_, output_watermark_);
     Status status = stage_->Close(*this);
     if (!status.ok()) {
-      (void)pipeline_->RecordError(
-          std::move(status).WithContext("closing stage '" + name_ + "'"));
+      (void)pipeline_->RecordError(std::move(status).WithContext("closing stage '" + name_ + "'"));
     }
     for (auto& [port, stream] : outputs_) pipeline_->EndStream(*stream);
   }
@@ -244,8 +247,8 @@ class Pipeline::StageRunner final : public OutputEmitter {
   StageContract contract_;
   Config config_;
   StageOptions options_;
-  std::vector<Stream*> inputs_;               // by input port index
-  std::map<std::string, Stream*> outputs_;    // by output port name
+  std::vector<Stream*> inputs_;             // by input port index
+  std::map<std::string, Stream*> outputs_;  // by output port name
 
   // Inbox, shared with producers.
   mutable std::mutex mutex_;
@@ -296,16 +299,19 @@ Status Pipeline::AddStage(const std::string& name, std::unique_ptr<Stage> stage,
   for (const auto& existing : stages_) {
     if (existing->name() == name) return AlreadyExistsError("two stages named '" + name + "'");
   }
-  auto runner = std::make_unique<StageRunner>(this, name, std::move(stage), std::move(config),
-                                              options);
+  auto runner =
+      std::make_unique<StageRunner>(this, name, std::move(stage), std::move(config), options);
   const StageContract& contract = runner->contract();
   const std::string where = "stage '" + name + "'";
-  for (const auto& [port, stream] : inputs) {
+  // Plain loops rather than structured bindings: clang 14 cannot capture bindings in lambdas.
+  for (const auto& input : inputs) {
+    const std::string& port = input.first;
     const bool known = std::any_of(contract.inputs.begin(), contract.inputs.end(),
                                    [&](const PortSpec& p) { return p.name == port; });
     if (!known) return InvalidArgumentError(where + " has no input port '" + port + "'");
   }
-  for (const auto& [port, stream] : outputs) {
+  for (const auto& output : outputs) {
+    const std::string& port = output.first;
     const bool known = std::any_of(contract.outputs.begin(), contract.outputs.end(),
                                    [&](const PortSpec& p) { return p.name == port; });
     if (!known) return InvalidArgumentError(where + " has no output port '" + port + "'");
@@ -343,9 +349,8 @@ Status Pipeline::AddStage(const std::string& name, std::unique_ptr<Stage> stage,
     }
     Stream& s = *stream_it->second;
     if (s.type && *s.type != port.type) {
-      return InvalidArgumentError(where + ": input '" + port.name + "' expects " +
-                                  port.type_name + ", stream '" + s.name +
-                                  "' carries another type");
+      return InvalidArgumentError(where + ": input '" + port.name + "' expects " + port.type_name +
+                                  ", stream '" + s.name + "' carries another type");
     }
     s.type = port.type;
     s.consumers.push_back({runner.get(), static_cast<int>(i)});
@@ -373,7 +378,7 @@ Status Pipeline::Start() {
   return Status::Ok();
 }
 
-Status Pipeline::Push(const std::string& source, Packet packet) {
+Status Pipeline::Push(const std::string& source, const Packet& packet) {
   if (!started_) return FailedPreconditionError("pipeline not started");
   if (sources_closed_) return FailedPreconditionError("sources already closed");
   const auto it = streams_.find(source);
@@ -501,7 +506,8 @@ Result<std::unique_ptr<Pipeline>> Pipeline::FromConfig(const Config& config,
 
     const std::string name = stage_config.GetString("name").value();
     const std::string type = stage_config.GetString("type").value();
-    const auto read_ports = [&](const std::string& key) -> Result<std::map<std::string, std::string>> {
+    const auto read_ports =
+        [&](const std::string& key) -> Result<std::map<std::string, std::string>> {
       std::map<std::string, std::string> ports;
       if (!stage_config.Has(key)) return ports;
       CS_ASSIGN_OR_RETURN(Config section, stage_config.Section(key));
@@ -515,7 +521,8 @@ Result<std::unique_ptr<Pipeline>> Pipeline::FromConfig(const Config& config,
     StageOptions options;
     options.queue_capacity = queue_capacity;
     if (stage_config.Has("queue_capacity")) {
-      options.queue_capacity = static_cast<std::size_t>(stage_config.GetInt("queue_capacity").value());
+      options.queue_capacity =
+          static_cast<std::size_t>(stage_config.GetInt("queue_capacity").value());
     }
     options.queue_policy = stage_config.GetString("queue_policy").value() == "drop_oldest"
                                ? OverflowPolicy::kDropOldest

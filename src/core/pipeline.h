@@ -64,8 +64,7 @@ class Pipeline {
   // Builds a pipeline from a config (see the header comment); stages are made by `registry`.
   static Result<std::unique_ptr<Pipeline>> FromConfig(const Config& config,
                                                       const StageRegistry& registry,
-                                                      const Clock* clock,
-                                                      MetricsRegistry* metrics);
+                                                      const Clock* clock, MetricsRegistry* metrics);
 
   // Wiring, before Start().
   Status AddSource(const std::string& stream);
@@ -82,7 +81,7 @@ class Pipeline {
 
   // Feeds one packet into a source stream. One driver thread; timestamps must not decrease
   // across all sources (an earlier packet is refused with OutOfRange).
-  Status Push(const std::string& source, Packet packet);
+  Status Push(const std::string& source, const Packet& packet);
   // Promises that no source packet earlier than t will come (lets stages release packets).
   Status AdvanceSources(Timestamp t);
   // Ends all sources; stages drain, Close(), and end their outputs.

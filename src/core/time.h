@@ -43,6 +43,7 @@ struct Timestamp {
 
   constexpr double seconds() const { return static_cast<double>(ns) * 1e-9; }
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>.
   constexpr auto operator<=>(const Timestamp&) const = default;
   constexpr Timestamp operator+(Duration d) const { return {ns + d.ns}; }
   constexpr Timestamp operator-(Duration d) const { return {ns - d.ns}; }

@@ -59,7 +59,7 @@ Status RunReplay(ReplayTimeline& timeline, Pipeline& pipeline) {
     }
     if (!next->has_value()) break;
     TimedPacket& item = **next;
-    Status pushed = pipeline.Push(item.stream, std::move(item.packet));
+    Status pushed = pipeline.Push(item.stream, item.packet);
     if (!pushed.ok()) {
       pipeline.Stop();
       return pushed;
@@ -72,7 +72,8 @@ Status RunReplay(ReplayTimeline& timeline, Pipeline& pipeline) {
 LiveTimeline::LiveTimeline(Duration watermark_delay, MetricsRegistry* metrics)
     : delay_(watermark_delay),
       late_counter_(&metrics->GetCounter("cartsense_timeline_late_packets_total",
-                                         "Live packets dropped for arriving after the watermark")) {}
+                                         "Live packets dropped for arriving after the watermark")) {
+}
 
 void LiveTimeline::Push(const std::string& stream, Packet packet) {
   std::lock_guard lock(mutex_);

@@ -80,8 +80,9 @@ TEST(ConfigTest, NestedSectionsCarryTheirPath) {
   auto weigh = config.Section("weigh");
   ASSERT_TRUE(weigh.ok());
   Status s = WeighSchema().Validate(*weigh);
-  EXPECT_EQ(s.message(),
-            "cart.yaml: key 'weigh.settle_window_ms' (line 3): expected a number in ms, got a list");
+  EXPECT_EQ(
+      s.message(),
+      "cart.yaml: key 'weigh.settle_window_ms' (line 3): expected a number in ms, got a list");
 }
 
 TEST(ConfigTest, SectionListItemsAreNamed) {

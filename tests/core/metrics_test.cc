@@ -21,8 +21,8 @@ TEST(MetricsTest, ExpositionLineByLine) {
   MetricsRegistry registry;
   registry.GetCounter("cartsense_weigh_events_total", "Weight events emitted", {{"sign", "added"}})
       .Increment(3);
-  registry.GetCounter("cartsense_weigh_events_total", "Weight events emitted",
-                      {{"sign", "removed"}})
+  registry
+      .GetCounter("cartsense_weigh_events_total", "Weight events emitted", {{"sign", "removed"}})
       .Increment();
   registry.GetGauge("cartsense_basket_items", "Items in the basket").Set(2.5);
   Histogram& h = registry.GetHistogram("cartsense_stage_process_ms", "Process time",

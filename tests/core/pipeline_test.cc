@@ -135,7 +135,8 @@ struct Collected {
 
 TEST(PipelineTest, ThreeStagesFromConfig) {
   StageRegistry registry;
-  ASSERT_TRUE(registry.Register("DoubleStage", [] { return std::make_unique<DoubleStage>(); }).ok());
+  ASSERT_TRUE(
+      registry.Register("DoubleStage", [] { return std::make_unique<DoubleStage>(); }).ok());
   ASSERT_TRUE(registry.Register("SumStage", [] { return std::make_unique<SumStage>(); }).ok());
   auto config = Config::Parse(R"(
 queue_capacity: 4
@@ -185,11 +186,11 @@ TEST(PipelineTest, MergeOrderIsDeterministicWhateverTheThreadsDo) {
   std::vector<Seen> expected;
   std::vector<Packet> a_packets, b_packets;
   for (int i = 0; i < 300; ++i) {
-    const int64_t t = i * 3;            // a: every 3 ms
+    const int64_t t = i * 3;  // a: every 3 ms
     a_packets.push_back(IntAt(t, i));
     expected.push_back({"a", t * 1'000'000, i});
     if (i % 2 == 0) {
-      const int64_t tb = i * 3;          // b: same times as some of a's (ties)
+      const int64_t tb = i * 3;  // b: same times as some of a's (ties)
       b_packets.push_back(IntAt(tb, 1000 + i));
       expected.push_back({"b", tb * 1'000'000, 1000 + i});
     }
@@ -204,12 +205,14 @@ TEST(PipelineTest, MergeOrderIsDeterministicWhateverTheThreadsDo) {
     Pipeline pipeline(&clock, &metrics);
     ASSERT_TRUE(pipeline.AddSource("a_raw").ok());
     ASSERT_TRUE(pipeline.AddSource("b").ok());
-    ASSERT_TRUE(pipeline.AddStage("jitter", std::make_unique<JitterStage>(run), {{"in", "a_raw"}},
-                                  {{"out", "a"}}, {}, {OverflowPolicy::kBlock, 2})
+    ASSERT_TRUE(pipeline
+                    .AddStage("jitter", std::make_unique<JitterStage>(run), {{"in", "a_raw"}},
+                              {{"out", "a"}}, {}, {OverflowPolicy::kBlock, 2})
                     .ok());
-    ASSERT_TRUE(pipeline.AddStage("merge", std::make_unique<MergeRecorder>(&seen),
-                                  {{"a", "a"}, {"b", "b"}}, {})
-                    .ok());
+    ASSERT_TRUE(
+        pipeline
+            .AddStage("merge", std::make_unique<MergeRecorder>(&seen), {{"a", "a"}, {"b", "b"}}, {})
+            .ok());
     ASSERT_TRUE(pipeline.Start().ok());
     ReplayTimeline timeline(&clock);
     timeline.AddSource("a_raw", std::make_unique<VectorPacketSource>(a_packets));
@@ -225,8 +228,9 @@ TEST(PipelineTest, LateSourcePacketIsRefused) {
   MetricsRegistry metrics;
   Pipeline pipeline(&clock, &metrics);
   ASSERT_TRUE(pipeline.AddSource("numbers").ok());
-  ASSERT_TRUE(pipeline.AddStage("double", std::make_unique<DoubleStage>(), {{"in", "numbers"}},
-                                {{"out", "doubled"}})
+  ASSERT_TRUE(pipeline
+                  .AddStage("double", std::make_unique<DoubleStage>(), {{"in", "numbers"}},
+                            {{"out", "doubled"}})
                   .ok());
   Collected doubled;
   ASSERT_TRUE(pipeline.AddSink("doubled", doubled.Callback()).ok());
@@ -248,8 +252,9 @@ TEST(PipelineTest, BlockPolicyAppliesBackPressure) {
   Pipeline pipeline(&clock, &metrics);
   std::atomic<int> processed{0};
   ASSERT_TRUE(pipeline.AddSource("in").ok());
-  ASSERT_TRUE(pipeline.AddStage("slow", std::make_unique<SlowStage>(&processed), {{"in", "in"}},
-                                {}, {}, {OverflowPolicy::kBlock, 3})
+  ASSERT_TRUE(pipeline
+                  .AddStage("slow", std::make_unique<SlowStage>(&processed), {{"in", "in"}}, {}, {},
+                            {OverflowPolicy::kBlock, 3})
                   .ok());
   ASSERT_TRUE(pipeline.Start().ok());
   int max_ahead = 0;
@@ -271,8 +276,9 @@ TEST(PipelineTest, DropOldestNeverBlocksAndCountsDrops) {
   Pipeline pipeline(&clock, &metrics);
   std::atomic<int> processed{0};
   ASSERT_TRUE(pipeline.AddSource("frames").ok());
-  ASSERT_TRUE(pipeline.AddStage("slow", std::make_unique<SlowStage>(&processed),
-                                {{"in", "frames"}}, {}, {}, {OverflowPolicy::kDropOldest, 2})
+  ASSERT_TRUE(pipeline
+                  .AddStage("slow", std::make_unique<SlowStage>(&processed), {{"in", "frames"}}, {},
+                            {}, {OverflowPolicy::kDropOldest, 2})
                   .ok());
   ASSERT_TRUE(pipeline.Start().ok());
   for (int i = 0; i < 200; ++i) ASSERT_TRUE(pipeline.Push("frames", IntAt(i, i)).ok());
@@ -308,8 +314,9 @@ TEST(PipelineTest, StopAbortsWithoutHanging) {
   Pipeline pipeline(&clock, &metrics);
   std::atomic<int> processed{0};
   ASSERT_TRUE(pipeline.AddSource("in").ok());
-  ASSERT_TRUE(pipeline.AddStage("slow", std::make_unique<SlowStage>(&processed), {{"in", "in"}},
-                                {}, {}, {OverflowPolicy::kBlock, 1})
+  ASSERT_TRUE(pipeline
+                  .AddStage("slow", std::make_unique<SlowStage>(&processed), {{"in", "in"}}, {}, {},
+                            {OverflowPolicy::kBlock, 1})
                   .ok());
   ASSERT_TRUE(pipeline.Start().ok());
   std::thread driver([&] {
@@ -332,8 +339,9 @@ TEST(PipelineTest, StageErrorStopsWithContextOrIsSkipped) {
     ASSERT_TRUE(pipeline.AddSource("in").ok());
     StageOptions options;
     options.on_error = policy;
-    ASSERT_TRUE(pipeline.AddStage("picky", std::make_unique<FailingStage>(), {{"in", "in"}},
-                                  {{"out", "out"}}, {}, options)
+    ASSERT_TRUE(pipeline
+                    .AddStage("picky", std::make_unique<FailingStage>(), {{"in", "in"}},
+                              {{"out", "out"}}, {}, options)
                     .ok());
     Collected out;
     ASSERT_TRUE(pipeline.AddSink("out", out.Callback()).ok());
@@ -361,9 +369,10 @@ TEST(PipelineTest, EmittingBeforeInputTimeIsAnError) {
   MetricsRegistry metrics;
   Pipeline pipeline(&clock, &metrics);
   ASSERT_TRUE(pipeline.AddSource("in").ok());
-  ASSERT_TRUE(pipeline.AddStage("early", std::make_unique<EarlyEmitStage>(), {{"in", "in"}},
-                                {{"out", "out"}})
-                  .ok());
+  ASSERT_TRUE(
+      pipeline
+          .AddStage("early", std::make_unique<EarlyEmitStage>(), {{"in", "in"}}, {{"out", "out"}})
+          .ok());
   ASSERT_TRUE(pipeline.Start().ok());
   ASSERT_TRUE(pipeline.Push("in", IntAt(5, 1)).ok());
   pipeline.CloseSources();
@@ -375,7 +384,8 @@ TEST(PipelineTest, WiringErrorsAreClear) {
   VirtualClock clock;
   MetricsRegistry metrics;
   StageRegistry registry;
-  ASSERT_TRUE(registry.Register("DoubleStage", [] { return std::make_unique<DoubleStage>(); }).ok());
+  ASSERT_TRUE(
+      registry.Register("DoubleStage", [] { return std::make_unique<DoubleStage>(); }).ok());
   EXPECT_EQ(registry.Register("DoubleStage", [] { return std::make_unique<DoubleStage>(); }).code(),
             StatusCode::kAlreadyExists);
 
@@ -422,9 +432,9 @@ TEST(PipelineTest, WiringErrorsAreClear) {
   };
   Pipeline pipeline(&clock, &metrics);
   ASSERT_TRUE(pipeline.AddSource("a").ok());
-  ASSERT_TRUE(pipeline.AddStage("x", std::make_unique<DoubleStage>(), {{"in", "a"}},
-                                {{"out", "ints"}})
-                  .ok());
+  ASSERT_TRUE(
+      pipeline.AddStage("x", std::make_unique<DoubleStage>(), {{"in", "a"}}, {{"out", "ints"}})
+          .ok());
   Status mismatch = pipeline.AddStage("y", std::make_unique<DoubleInput>(), {{"in", "ints"}}, {});
   EXPECT_NE(mismatch.message().find("stream 'ints' carries another type"), std::string::npos);
 }
@@ -434,9 +444,9 @@ TEST(PipelineTest, SourcePacketOfWrongTypeIsRefused) {
   MetricsRegistry metrics;
   Pipeline pipeline(&clock, &metrics);
   ASSERT_TRUE(pipeline.AddSource("in").ok());
-  ASSERT_TRUE(pipeline.AddStage("double", std::make_unique<DoubleStage>(), {{"in", "in"}},
-                                {{"out", "out"}})
-                  .ok());
+  ASSERT_TRUE(
+      pipeline.AddStage("double", std::make_unique<DoubleStage>(), {{"in", "in"}}, {{"out", "out"}})
+          .ok());
   ASSERT_TRUE(pipeline.Start().ok());
   EXPECT_EQ(pipeline.Push("in", Packet::Make(Timestamp{}, std::string("x"))).code(),
             StatusCode::kInvalidArgument);

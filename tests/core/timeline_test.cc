@@ -32,8 +32,8 @@ TEST(ReplayTimelineTest, MergesInTimeThenSourceOrderAndMovesTheClock) {
 TEST(ReplayTimelineTest, SourceGoingBackInTimeIsAnError) {
   VirtualClock clock;
   ReplayTimeline timeline(&clock);
-  timeline.AddSource("load", std::make_unique<VectorPacketSource>(
-                                 std::vector<Packet>{IntAt(10, 1), IntAt(5, 2)}));
+  timeline.AddSource(
+      "load", std::make_unique<VectorPacketSource>(std::vector<Packet>{IntAt(10, 1), IntAt(5, 2)}));
   auto first = timeline.Next();
   EXPECT_FALSE(first.ok());
   EXPECT_NE(first.status().message().find("source 'load' goes back in time"), std::string::npos);
@@ -42,8 +42,8 @@ TEST(ReplayTimelineTest, SourceGoingBackInTimeIsAnError) {
 TEST(ReplayTimelineTest, RealTimePacingWaits) {
   VirtualClock clock;
   ReplayTimeline timeline(&clock, /*speed=*/1.0);
-  timeline.AddSource("s", std::make_unique<VectorPacketSource>(
-                              std::vector<Packet>{IntAt(0, 1), IntAt(30, 2)}));
+  timeline.AddSource(
+      "s", std::make_unique<VectorPacketSource>(std::vector<Packet>{IntAt(0, 1), IntAt(30, 2)}));
   MonotonicClock wall;
   const Timestamp start = wall.Now();
   ASSERT_TRUE(timeline.Next().ok());
