@@ -1,8 +1,9 @@
 # Compiler flags shared by every cartsense target: warnings (as errors), sanitizers, -march.
 add_library(cartsense_flags INTERFACE)
 target_compile_options(cartsense_flags INTERFACE
-  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
-  -Woverloaded-virtual -Wnull-dereference -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)
+  -Wall -Wextra -Wpedantic -Wshadow -Wcast-align -Wnull-dereference -Wdouble-promotion -Wformat=2
+  -Wimplicit-fallthrough
+  $<$<COMPILE_LANGUAGE:CXX>:-Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual>)
 if(CARTSENSE_WERROR)
   target_compile_options(cartsense_flags INTERFACE -Werror)
 endif()
