@@ -1,0 +1,119 @@
+// Runs the built `cartsense` command as a user would and checks its output and exit codes.
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+
+#include "core/checksum.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+RunResult RunCartsense(const std::string& arguments) {
+  const std::string command =
+      std::string(CARTSENSE_BINARY_DIR) + "/bin/cartsense " + arguments + " 2>/dev/null";
+  RunResult result;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buffer{};
+  size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    result.out.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            (std::string("cartsense_cli_") +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "data");
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  void MakeBundle(const std::string& weights) {
+    const fs::path dir = root_ / "models" / "recognizer" / "v1";
+    fs::create_directories(dir);
+    std::ofstream(dir / "model.onnx", std::ios::binary) << weights;
+    std::ofstream(dir / "manifest.json") << R"({"files": {"model.onnx": {"sha256": ")"
+                                         << cartsense::Sha256Hex("weights") << R"("}}})";
+  }
+
+  std::string Dirs() const {
+    return " --data-dir " + (root_ / "data").string() + " --models-dir " +
+           (root_ / "models").string();
+  }
+
+  fs::path root_;
+};
+
+TEST_F(CliTest, VersionPrintsVersion) {
+  const RunResult result = RunCartsense("version");
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(result.out.rfind("cartsense ", 0), 0U) << result.out;
+}
+
+TEST_F(CliTest, UnknownSubcommandIsUsageError) {
+  EXPECT_EQ(RunCartsense("no-such-command").exit_code, 2);
+}
+
+TEST_F(CliTest, DoctorJsonHasChecksWithNameOkDetail) {
+  MakeBundle("weights");
+  const RunResult result = RunCartsense("doctor --json" + Dirs());
+  ASSERT_EQ(result.exit_code, 0) << result.out;
+  const auto report = nlohmann::json::parse(result.out);
+  ASSERT_TRUE(report["checks"].is_array());
+  EXPECT_TRUE(report["ok"].get<bool>());
+  bool saw_bundle = false;
+  for (const auto& check : report["checks"]) {
+    ASSERT_TRUE(check["name"].is_string());
+    ASSERT_TRUE(check["ok"].is_boolean());
+    ASSERT_TRUE(check["detail"].is_string());
+    if (check["name"] == "model_bundle") saw_bundle = true;
+  }
+  EXPECT_TRUE(saw_bundle);
+}
+
+TEST_F(CliTest, DoctorFailsOnCorruptBundleAndNamesTheFile) {
+  MakeBundle("tampered weights");
+  const RunResult result = RunCartsense("doctor --json" + Dirs());
+  EXPECT_EQ(result.exit_code, 1);
+  const auto report = nlohmann::json::parse(result.out);
+  EXPECT_FALSE(report["ok"].get<bool>());
+  for (const auto& check : report["checks"]) {
+    if (check["name"] == "model_bundle") {
+      EXPECT_FALSE(check["ok"].get<bool>());
+      EXPECT_NE(check["detail"].get<std::string>().find("model.onnx"), std::string::npos);
+    }
+  }
+}
+
+TEST_F(CliTest, DoctorFailsWhenDataFolderIsNotWritable) {
+  std::ofstream(root_ / "a-file") << "x";  // a file where the data folder should be
+  const RunResult result =
+      RunCartsense("doctor --json --data-dir " + (root_ / "a-file" / "data").string());
+  EXPECT_EQ(result.exit_code, 1);
+  const auto report = nlohmann::json::parse(result.out);
+  for (const auto& check : report["checks"]) {
+    if (check["name"] == "data_folder.write") {
+      EXPECT_FALSE(check["ok"].get<bool>());
+    }
+  }
+}
+
+}  // namespace
