@@ -1,0 +1,216 @@
+"""Augmentations that make shelf photos look like crops from a cart's basket cameras.
+
+The cameras look down into the basket: products lie at any rotation, are seen in perspective
+from above, at varying distance, partly hidden by other items or the shopper's hand, blurred by
+motion, lit by store lights that glare off packages, through cheap sensors with their own white
+balance and exposure, and JPEG-compressed. Every random choice comes from the numpy Generator
+passed in, so one seed gives one image.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .preprocessing import Preprocessing, normalize, resize_and_crop
+
+
+@dataclass(frozen=True)
+class CartAugmentConfig:
+    rotation_deg: float = 180.0  # uniform in +-; items lie any way round in a basket
+    scale_range: tuple[float, float] = (0.75, 1.25)  # object size relative to the crop
+    shift_fraction: float = 0.12
+    perspective_fraction: float = 0.12  # corner jitter of the top-down view, fraction of size
+    p_occlude_item: float = 0.35
+    p_occlude_hand: float = 0.25
+    occlusion_area: tuple[float, float] = (0.08, 0.3)
+    p_motion_blur: float = 0.3
+    motion_blur_px: tuple[int, int] = (3, 11)
+    p_glare: float = 0.3
+    p_color: float = 0.8
+    white_balance_gain: float = 0.15  # per-channel gain in 1 +- this
+    exposure_gain: tuple[float, float] = (0.6, 1.4)
+    gamma: tuple[float, float] = (0.75, 1.35)
+    p_jpeg: float = 0.5
+    jpeg_quality: tuple[int, int] = (30, 90)
+    border_grey: tuple[int, int] = (40, 200)  # basket floor behind a warped crop
+
+
+def geometric(image: np.ndarray, size: int, cfg: CartAugmentConfig,
+              rng: np.random.Generator) -> np.ndarray:
+    """Rotation, scale, shift and a top-down perspective in one warp to size x size."""
+    height, width = image.shape[:2]
+    if min(height, width) > size:  # shrink with INTER_AREA first, as the eval rule does
+        shrink = size / min(height, width)
+        image = cv2.resize(image, (max(size, round(width * shrink)), max(size, round(height * shrink))),
+                           interpolation=cv2.INTER_AREA)
+        height, width = image.shape[:2]
+    side = min(height, width)
+    # Square centre crop of the source in source coordinates.
+    src_center = np.array([width / 2.0, height / 2.0])
+    angle = math.radians(rng.uniform(-cfg.rotation_deg, cfg.rotation_deg))
+    scale = rng.uniform(*cfg.scale_range) * size / side
+    shift = rng.uniform(-cfg.shift_fraction, cfg.shift_fraction, size=2) * size
+    cos_a, sin_a = math.cos(angle) * scale, math.sin(angle) * scale
+    affine = np.array([
+        [cos_a, -sin_a, 0.0],
+        [sin_a, cos_a, 0.0],
+        [0.0, 0.0, 1.0],
+    ])
+    to_origin = np.array([[1, 0, -src_center[0]], [0, 1, -src_center[1]], [0, 0, 1.0]])
+    to_output = np.array([[1, 0, size / 2 + shift[0]], [0, 1, size / 2 + shift[1]], [0, 0, 1.0]])
+    jitter = cfg.perspective_fraction * size
+    corners = np.float32([[0, 0], [size, 0], [size, size], [0, size]])
+    moved = corners + rng.uniform(-jitter, jitter, size=(4, 2)).astype(np.float32)
+    perspective = cv2.getPerspectiveTransform(corners, moved)
+    matrix = perspective @ to_output @ affine @ to_origin
+    grey = int(rng.integers(cfg.border_grey[0], cfg.border_grey[1] + 1))
+    return cv2.warpPerspective(image, matrix, (size, size), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=(grey, grey, grey))
+
+
+def _random_polygon_mask(size: int, area: float, rng: np.random.Generator) -> np.ndarray:
+    """A blob entering from one edge, covering about `area` of the crop."""
+    mask = np.zeros((size, size), np.uint8)
+    radius = math.sqrt(area * size * size / math.pi)
+    edge = int(rng.integers(4))
+    along = rng.uniform(0.1, 0.9) * size
+    inset = rng.uniform(0.0, 0.6) * radius
+    center = [(along, inset), (size - inset, along), (along, size - inset), (inset, along)][edge]
+    count = 9
+    angles = np.sort(rng.uniform(0, 2 * math.pi, count))
+    radii = radius * rng.uniform(0.6, 1.4, count)
+    points = np.stack([center[0] + radii * np.cos(angles), center[1] + radii * np.sin(angles)], 1)
+    cv2.fillPoly(mask, [points.astype(np.int32)], 255)
+    return mask
+
+
+def occlude_with_item(image: np.ndarray, other: np.ndarray, cfg: CartAugmentConfig,
+                      rng: np.random.Generator) -> np.ndarray:
+    """Another product lying over part of this one."""
+    size = image.shape[0]
+    patch = resize_and_crop(other, size)
+    patch = np.rot90(patch, int(rng.integers(4))).copy()
+    mask = _random_polygon_mask(size, rng.uniform(*cfg.occlusion_area), rng)
+    mask = cv2.GaussianBlur(mask, (5, 5), 0).astype(np.float32)[..., None] / 255.0
+    return (image * (1 - mask) + patch * mask).astype(np.uint8)
+
+
+def occlude_with_hand(image: np.ndarray, cfg: CartAugmentConfig,
+                      rng: np.random.Generator) -> np.ndarray:
+    """A hand (palm and fingers, skin tone with shading) reaching in from an edge."""
+    size = image.shape[0]
+    mask = np.zeros((size, size), np.uint8)
+    scale = math.sqrt(rng.uniform(*cfg.occlusion_area)) * size
+    # Draw the hand pointing up from the bottom edge, then rotate it to a random edge.
+    palm_center = (size * rng.uniform(0.3, 0.7), size - rng.uniform(0.0, 0.3) * scale)
+    cv2.ellipse(mask, (int(palm_center[0]), int(palm_center[1])),
+                (int(scale * 0.45), int(scale * 0.55)), 0, 0, 360, 255, -1)
+    for finger in range(4):
+        x = palm_center[0] + (finger - 1.5) * scale * 0.22
+        top = palm_center[1] - scale * rng.uniform(0.7, 1.1)
+        cv2.line(mask, (int(x), int(palm_center[1])), (int(x), int(top)), 255,
+                 max(2, int(scale * 0.16)))
+    rotation = cv2.getRotationMatrix2D((size / 2, size / 2), 90.0 * int(rng.integers(4))
+                                       + rng.uniform(-30, 30), 1.0)
+    mask = cv2.warpAffine(mask, rotation, (size, size))
+    skin_hsv = np.uint8([[[rng.uniform(5, 20), rng.uniform(60, 160), rng.uniform(90, 240)]]])
+    skin = cv2.cvtColor(skin_hsv, cv2.COLOR_HSV2BGR).astype(np.float32)[0, 0]
+    shading = cv2.GaussianBlur(rng.uniform(0.8, 1.15, (size, size)).astype(np.float32), (0, 0), 6)
+    hand = skin[None, None, :] * shading[..., None]
+    alpha = cv2.GaussianBlur(mask, (5, 5), 0).astype(np.float32)[..., None] / 255.0
+    return np.clip(image * (1 - alpha) + hand * alpha, 0, 255).astype(np.uint8)
+
+
+def motion_blur(image: np.ndarray, cfg: CartAugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    length = int(rng.integers(cfg.motion_blur_px[0], cfg.motion_blur_px[1] + 1))
+    kernel = np.zeros((length, length), np.float32)
+    kernel[length // 2, :] = 1.0
+    rotation = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), rng.uniform(0, 180), 1)
+    kernel = cv2.warpAffine(kernel, rotation, (length, length))
+    kernel /= max(kernel.sum(), 1e-6)
+    return cv2.filter2D(image, -1, kernel)
+
+
+def glare(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A specular highlight: a bright soft ellipse, saturating where it lands."""
+    size = image.shape[0]
+    layer = np.zeros((size, size), np.float32)
+    center = (int(rng.uniform(0, size)), int(rng.uniform(0, size)))
+    axes = (int(size * rng.uniform(0.05, 0.3)), int(size * rng.uniform(0.02, 0.12)))
+    cv2.ellipse(layer, center, axes, rng.uniform(0, 180), 0, 360, 1.0, -1)
+    layer = cv2.GaussianBlur(layer, (0, 0), max(1.0, axes[1] * 0.6))
+    strength = rng.uniform(120, 255)
+    return np.clip(image + layer[..., None] * strength, 0, 255).astype(np.uint8)
+
+
+def color_and_exposure(image: np.ndarray, cfg: CartAugmentConfig,
+                       rng: np.random.Generator) -> np.ndarray:
+    gains = 1.0 + rng.uniform(-cfg.white_balance_gain, cfg.white_balance_gain, 3)
+    gains *= rng.uniform(*cfg.exposure_gain)
+    gamma = rng.uniform(*cfg.gamma)
+    out = (image.astype(np.float32) / 255.0) ** gamma * gains * 255.0
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def jpeg(image: np.ndarray, cfg: CartAugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    quality = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        return image
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+
+
+def cart_augment(image: np.ndarray, size: int, cfg: CartAugmentConfig, rng: np.random.Generator,
+                 occluder: Callable[[np.random.Generator], np.ndarray] | None = None) -> np.ndarray:
+    """The whole chain on a decoded BGR image; returns uint8 BGR size x size."""
+    out = geometric(image, size, cfg, rng)
+    if occluder is not None and rng.random() < cfg.p_occlude_item:
+        out = occlude_with_item(out, occluder(rng), cfg, rng)
+    if rng.random() < cfg.p_occlude_hand:
+        out = occlude_with_hand(out, cfg, rng)
+    if rng.random() < cfg.p_motion_blur:
+        out = motion_blur(out, cfg, rng)
+    if rng.random() < cfg.p_glare:
+        out = glare(out, rng)
+    if rng.random() < cfg.p_color:
+        out = color_and_exposure(out, cfg, rng)
+    if rng.random() < cfg.p_jpeg:
+        out = jpeg(out, cfg, rng)
+    return out
+
+
+class TrainTransform:
+    """Picklable transform for DataLoader workers: augment, then the shared normalization."""
+
+    def __init__(self, pre: Preprocessing, cfg: CartAugmentConfig,
+                 occluder_paths: list[str] | None = None) -> None:
+        self.pre = pre
+        self.cfg = cfg
+        self.occluder_paths = occluder_paths or []
+
+    def _occluder(self, rng: np.random.Generator) -> np.ndarray:
+        path = self.occluder_paths[int(rng.integers(len(self.occluder_paths)))]
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        if image is None:
+            raise OSError(f"cannot decode occluder image: {path}")
+        return image
+
+    def __call__(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        occluder = self._occluder if self.occluder_paths else None
+        augmented = cart_augment(image, self.pre.input_size, self.cfg, rng, occluder)
+        return normalize(augmented, self.pre)
+
+
+class EvalTransform:
+    def __init__(self, pre: Preprocessing) -> None:
+        self.pre = pre
+
+    def __call__(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        del rng
+        return normalize(resize_and_crop(image, self.pre.input_size, self.pre.interpolation),
+                         self.pre)

