@@ -1,0 +1,573 @@
+#include "sensors/weigh_chain.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace cartsense::sensors {
+namespace {
+
+constexpr double kGravityMps2 = 9.80665;
+
+// The partner across the diagonal, and the two cells of the other diagonal. Rigid plate on four
+// equal springs: each diagonal pair carries half of any load, so a lost cell's load is
+// (other diagonal) - (its partner).
+constexpr std::array<int, kCellCount> kDiagonalPartner = {kBackRight, kBackLeft, kFrontRight,
+                                                          kFrontLeft};
+
+std::string Fixed(double value, int decimals) {
+  std::array<char, 64> buffer{};
+  std::snprintf(buffer.data(), buffer.size(), "%.*f", decimals, value);
+  return buffer.data();
+}
+
+}  // namespace
+
+const char* ScaleHealthName(ScaleHealth health) {
+  switch (health) {
+    case ScaleHealth::kOk:
+      return "ok";
+    case ScaleHealth::kDegraded:
+      return "degraded";
+    case ScaleHealth::kFault:
+      return "fault";
+  }
+  return "?";
+}
+
+const char* CellFaultName(CellFault fault) {
+  switch (fault) {
+    case CellFault::kNone:
+      return "ok";
+    case CellFault::kSaturated:
+      return "saturated or disconnected";
+    case CellFault::kStuck:
+      return "stuck";
+    case CellFault::kMissing:
+      return "missing from the samples";
+  }
+  return "?";
+}
+
+WeighChainParams WeighChainParams::ForSampleRate(double sample_rate_hz) {
+  WeighChainParams params;
+  params.sample_rate_hz = sample_rate_hz;
+  if (sample_rate_hz < 40) {
+    params.settle_window_ms = 300;
+    params.confirm_ms = 100;
+    params.noise_per_cell_g = 0.5;
+    params.stuck_samples = 4;
+    params.gap_fault_ms = 2500 / sample_rate_hz;
+  }
+  return params;
+}
+
+ConfigSchema WeighChainParams::Schema() {
+  const WeighChainParams d;
+  ConfigSchema s;
+  s.Number("sample_rate_hz", "hz").Range(1, 1000).Default(d.sample_rate_hz);
+  s.Number("settle_window_ms", "ms").Range(20, 5000).Default(d.settle_window_ms);
+  s.Number("min_event_g", "g").Range(0.5, 10000).Default(d.min_event_g);
+  s.Number("confirm_ms", "ms").Range(0, 5000).Default(d.confirm_ms);
+  s.Number("noise_per_cell_g", "g").Range(0.001, 100).Default(d.noise_per_cell_g);
+  s.Number("stable_variance_ratio", "ratio").Range(1, 100).Default(d.stable_variance_ratio);
+  s.Number("stable_trend_sigma", "sigma").Range(0.5, 100).Default(d.stable_trend_sigma);
+  s.Number("sample_gate_sigma", "sigma").Range(1, 100).Default(d.sample_gate_sigma);
+  s.Number("reference_max_ms", "ms").Range(50, 60000).Default(d.reference_max_ms);
+  s.Number("zero_tracking_band_g", "g").Range(0, 100).Default(d.zero_tracking_band_g);
+  s.Number("zero_tracking_time_constant_s", "s")
+      .Range(0.1, 3600)
+      .Default(d.zero_tracking_time_constant_s);
+  s.Number("creep_pct", "pct").Range(0, 5).Default(d.creep_pct);
+  s.Number("creep_time_constant_s", "s").Range(1, 1e6).Default(d.creep_time_constant_s);
+  s.Number("motion_accel_mps2", "mps2").Range(0.01, 100).Default(d.motion_accel_mps2);
+  s.Number("motion_holdoff_ms", "ms").Range(0, 10000).Default(d.motion_holdoff_ms);
+  s.Number("span_uncertainty_pct", "pct").Range(0, 10).Default(d.span_uncertainty_pct);
+  s.Number("three_cell_rule_error_pct", "pct").Range(0, 10).Default(d.three_cell_rule_error_pct);
+  s.Number("input_fault_hold_ms", "ms").Range(0, 60000).Default(d.input_fault_hold_ms);
+  s.Number("gap_fault_ms", "ms").Range(1, 60000).Default(d.gap_fault_ms);
+  s.Number("cell_recovery_ms", "ms").Range(0, 600000).Default(d.cell_recovery_ms);
+  s.Number("min_capacity_g", "g").Range(0, 100000).Default(d.min_capacity_g);
+  s.Number("min_cop_load_g", "g").Range(0, 100000).Default(d.min_cop_load_g);
+  s.Integer("stuck_samples").Range(2, 1000).Default(d.stuck_samples);
+  s.Bool("spike_filter").Default(YAML::Node(d.spike_filter));
+  s.String("calibration_file").Describe("the cart's calibration YAML (scale_calibration.h)");
+  s.Section("calibration").Describe("the calibration inline instead of calibration_file");
+  return s;
+}
+
+Result<WeighChainParams> WeighChainParams::FromConfig(Config& config) {
+  CS_RETURN_IF_ERROR(Schema().Validate(config));
+  WeighChainParams p;
+  const std::array<std::pair<const char*, double*>, 22> numbers = {{
+      {"sample_rate_hz", &p.sample_rate_hz},
+      {"confirm_ms", &p.confirm_ms},
+      {"settle_window_ms", &p.settle_window_ms},
+      {"min_event_g", &p.min_event_g},
+      {"noise_per_cell_g", &p.noise_per_cell_g},
+      {"stable_variance_ratio", &p.stable_variance_ratio},
+      {"stable_trend_sigma", &p.stable_trend_sigma},
+      {"sample_gate_sigma", &p.sample_gate_sigma},
+      {"reference_max_ms", &p.reference_max_ms},
+      {"zero_tracking_band_g", &p.zero_tracking_band_g},
+      {"zero_tracking_time_constant_s", &p.zero_tracking_time_constant_s},
+      {"creep_pct", &p.creep_pct},
+      {"creep_time_constant_s", &p.creep_time_constant_s},
+      {"motion_accel_mps2", &p.motion_accel_mps2},
+      {"motion_holdoff_ms", &p.motion_holdoff_ms},
+      {"span_uncertainty_pct", &p.span_uncertainty_pct},
+      {"three_cell_rule_error_pct", &p.three_cell_rule_error_pct},
+      {"input_fault_hold_ms", &p.input_fault_hold_ms},
+      {"gap_fault_ms", &p.gap_fault_ms},
+      {"cell_recovery_ms", &p.cell_recovery_ms},
+      {"min_capacity_g", &p.min_capacity_g},
+      {"min_cop_load_g", &p.min_cop_load_g},
+  }};
+  for (const auto& [key, field] : numbers) {
+    CS_ASSIGN_OR_RETURN(*field, config.GetDouble(key));
+  }
+  CS_ASSIGN_OR_RETURN(const int64_t stuck, config.GetInt("stuck_samples"));
+  p.stuck_samples = static_cast<int>(stuck);
+  CS_ASSIGN_OR_RETURN(p.spike_filter, config.GetBool("spike_filter"));
+  CS_RETURN_IF_ERROR(p.Validate());
+  return p;
+}
+
+Status WeighChainParams::Validate() const {
+  if (!(sample_rate_hz > 0)) return InvalidArgumentError("sample_rate_hz must be > 0");
+  if (!(settle_window_ms > 0)) return InvalidArgumentError("settle_window_ms must be > 0");
+  if (!(min_event_g > 0)) return InvalidArgumentError("min_event_g must be > 0");
+  if (!(noise_per_cell_g > 0)) return InvalidArgumentError("noise_per_cell_g must be > 0");
+  if (!(stable_variance_ratio >= 1)) {
+    return InvalidArgumentError("stable_variance_ratio must be >= 1");
+  }
+  if (!(creep_time_constant_s > 0) || !(zero_tracking_time_constant_s > 0)) {
+    return InvalidArgumentError("time constants must be > 0");
+  }
+  if (stuck_samples < 2) return InvalidArgumentError("stuck_samples must be >= 2");
+  return Status::Ok();
+}
+
+Result<WeighChain> WeighChain::Create(const WeighChainParams& params,
+                                      const ScaleCalibration& calibration) {
+  CS_RETURN_IF_ERROR(params.Validate().WithContext("weigh chain parameters"));
+  for (int c = 0; c < kCellCount; ++c) {
+    const double span = calibration.cells[static_cast<std::size_t>(c)].span_per_kg_counts;
+    if (!std::isfinite(span) || std::abs(span) < 1) {
+      return InvalidArgumentError(std::string("calibration: cell ") + CellName(c) +
+                                  " has an unusable span");
+    }
+  }
+  return WeighChain(params, calibration);
+}
+
+WeighChain::WeighChain(const WeighChainParams& params, const ScaleCalibration& calibration)
+    : params_(params), calibration_(calibration) {
+  window_size_ = std::max(
+      3, static_cast<int>(std::lround(params_.settle_window_ms * 1e-3 * params_.sample_rate_hz)));
+  reference_max_samples_ = std::max(
+      window_size_,
+      static_cast<int>(std::lround(params_.reference_max_ms * 1e-3 * params_.sample_rate_hz)));
+  window_.assign(static_cast<std::size_t>(window_size_), Loads{});
+  confirm_samples_ = std::max(
+      0, static_cast<int>(std::lround(params_.confirm_ms * 1e-3 * params_.sample_rate_hz)));
+  status_.message = "ok: weighing from 4 cells";
+}
+
+int WeighChain::UsableCount() const {
+  int n = 0;
+  for (int c = 0; c < kCellCount; ++c) n += Usable(c) ? 1 : 0;
+  return n;
+}
+
+WeighChain::Loads WeighChain::Complete(const Loads& loads) const {
+  Loads out = loads;
+  for (int c = 0; c < kCellCount; ++c) {
+    if (Usable(c)) continue;
+    const int partner = kDiagonalPartner[static_cast<std::size_t>(c)];
+    const int other_a = c == kFrontLeft || c == kBackRight ? kFrontRight : kFrontLeft;
+    const int other_b = kDiagonalPartner[static_cast<std::size_t>(other_a)];
+    out[static_cast<std::size_t>(c)] = loads[static_cast<std::size_t>(other_a)] +
+                                       loads[static_cast<std::size_t>(other_b)] -
+                                       loads[static_cast<std::size_t>(partner)];
+  }
+  return out;
+}
+
+double WeighChain::Total(const Loads& loads) const {
+  const Loads full = Complete(loads);
+  return full[0] + full[1] + full[2] + full[3];
+}
+
+std::optional<PointMm> WeighChain::Centre(const Loads& loads, double min_load_g) const {
+  const Loads full = Complete(loads);
+  const double total = full[0] + full[1] + full[2] + full[3];
+  if (!(std::abs(total) >= min_load_g)) return std::nullopt;
+  PointMm centre;
+  for (int c = 0; c < kCellCount; ++c) {
+    const PointMm at = calibration_.geometry.CellPosition(c);
+    centre.x_mm += full[static_cast<std::size_t>(c)] * at.x_mm / total;
+    centre.y_mm += full[static_cast<std::size_t>(c)] * at.y_mm / total;
+  }
+  return centre;
+}
+
+double WeighChain::sample_sigma_g() const {
+  // Four cells: the total is a plain sum (2 sigma_cell). One lost: the total is twice the intact
+  // diagonal's sum (2 * sqrt(2) sigma_cell).
+  return params_.noise_per_cell_g * (UsableCount() == kCellCount ? 2.0 : 2.0 * std::sqrt(2.0));
+}
+
+std::optional<double> WeighChain::total_g() const {
+  if (!have_latest_ || status_.health == ScaleHealth::kFault) return std::nullopt;
+  return Total(latest_);
+}
+
+void WeighChain::ResetWindow() {
+  window_count_ = 0;
+  window_next_ = 0;
+  have_candidate_ = false;
+  for (CellState& cell : cells_) cell.recent_count = 0;
+}
+
+void WeighChain::EnterInputFault(Timestamp t, const std::string& message) {
+  input_fault_until_ = t + Duration::FromSeconds(params_.input_fault_hold_ms * 1e-3);
+  input_fault_message_ = message;
+  if (!departure_t_.has_value()) departure_t_ = t;
+  ResetWindow();
+}
+
+std::string WeighChain::HealthMessage() const {
+  if (input_fault_until_.has_value()) {
+    return "fault: " + input_fault_message_ + "; no events until the input is clean for " +
+           Fixed(params_.input_fault_hold_ms, 0) + " ms";
+  }
+  std::string faulted;
+  for (int c = 0; c < kCellCount; ++c) {
+    const CellFault fault = cells_[static_cast<std::size_t>(c)].fault;
+    if (fault == CellFault::kNone) continue;
+    faulted += std::string(faulted.empty() ? "" : ", ") + CellName(c) + " " + CellFaultName(fault);
+  }
+  const int usable = UsableCount();
+  if (usable == kCellCount) return "ok: weighing from 4 cells";
+  if (usable == kCellCount - 1) {
+    return "degraded: " + faulted + "; weighing from 3 cells (rigid-plate rule), wider sigma";
+  }
+  return "fault: " + faulted + "; cannot weigh with fewer than 3 cells";
+}
+
+void WeighChain::SetStatus(Timestamp t, WeighOutput* out) {
+  ScaleStatus next;
+  next.t = t;
+  for (int c = 0; c < kCellCount; ++c) {
+    next.cells[static_cast<std::size_t>(c)] = cells_[static_cast<std::size_t>(c)].fault;
+  }
+  const int usable = UsableCount();
+  next.health = input_fault_until_.has_value() || usable < kCellCount - 1 ? ScaleHealth::kFault
+                : usable < kCellCount                                     ? ScaleHealth::kDegraded
+                                                                          : ScaleHealth::kOk;
+  next.in_motion = motion_until_.has_value() && t < *motion_until_;
+  next.message = HealthMessage();
+  if (next.in_motion && next.health != ScaleHealth::kFault) {
+    next.message += "; cart moving, events held";
+  }
+  if (next.health != status_.health || next.in_motion != status_.in_motion ||
+      next.message != status_.message || next.cells != status_.cells) {
+    status_ = next;
+    out->status = status_;
+  }
+}
+
+void WeighChain::UpdateCellFaults(const LoadCellSample& sample, bool* mask_changed) {
+  for (int c = 0; c < kCellCount; ++c) {
+    CellState& cell = cells_[static_cast<std::size_t>(c)];
+    const CellFault before = cell.fault;
+    if (c >= sample.cell_count) {
+      cell.fault = CellFault::kMissing;
+    } else {
+      const int32_t raw = sample.raw_counts[static_cast<std::size_t>(c)];
+      const bool saturated = raw >= (1 << 23) - 1 || raw <= -(1 << 23);
+      cell.same_count = raw == cell.last_raw ? cell.same_count + 1 : 1;
+      cell.last_raw = raw;
+      const bool stuck = cell.same_count >= params_.stuck_samples;
+      if (saturated) {
+        cell.fault = CellFault::kSaturated;
+        cell.alive_since.reset();
+      } else if (stuck) {
+        cell.fault = CellFault::kStuck;
+        cell.alive_since.reset();
+      } else if (cell.fault != CellFault::kNone) {
+        if (!cell.alive_since.has_value()) cell.alive_since = sample.t;
+        if ((sample.t - *cell.alive_since).milliseconds() >= params_.cell_recovery_ms) {
+          cell.fault = CellFault::kNone;
+          cell.alive_since.reset();
+        }
+      }
+    }
+    if (cell.fault != before) {
+      *mask_changed = true;
+      if (cell.fault != CellFault::kNone) ++counters_.cell_faults;
+    }
+  }
+}
+
+WeighOutput WeighChain::ReportBadInput(Timestamp t, const std::string& message) {
+  WeighOutput out;
+  ++counters_.bad_input_reports;
+  EnterInputFault(last_t_.has_value() ? std::max(t, *last_t_) : t, "bad input: " + message);
+  SetStatus(last_t_.value_or(t), &out);
+  return out;
+}
+
+WeighOutput WeighChain::ProcessImu(const ImuSample& sample) {
+  WeighOutput out;
+  if (last_imu_t_.has_value() && sample.t <= *last_imu_t_) return out;
+  if (!std::isfinite(sample.ax_mps2) || !std::isfinite(sample.ay_mps2) ||
+      !std::isfinite(sample.az_mps2)) {
+    return out;
+  }
+  ++counters_.imu_samples;
+  const double dt_s = last_imu_t_.has_value() ? (sample.t - *last_imu_t_).seconds() : 0.0;
+  last_imu_t_ = sample.t;
+  const std::array<double, 3> a = {sample.ax_mps2, sample.ay_mps2, sample.az_mps2};
+  if (!imu_initialised_) {
+    imu_baseline_ = {a[0], a[1], std::abs(a[2]) > 1 ? a[2] : kGravityMps2};
+    imu_initialised_ = true;
+  }
+  double deviation2 = 0;
+  for (std::size_t i = 0; i < 3; ++i)
+    deviation2 += (a[i] - imu_baseline_[i]) * (a[i] - imu_baseline_[i]);
+  const bool moving = std::sqrt(deviation2) > params_.motion_accel_mps2;
+  if (moving) {
+    motion_until_ = sample.t + Duration::FromSeconds(params_.motion_holdoff_ms * 1e-3);
+  } else {
+    // The baseline follows slow tilt, not the vibration it is meant to detect.
+    const double alpha = std::min(1.0, dt_s / 2.0);
+    for (std::size_t i = 0; i < 3; ++i) imu_baseline_[i] += alpha * (a[i] - imu_baseline_[i]);
+  }
+  return out;
+}
+
+WeighOutput WeighChain::ProcessSample(const LoadCellSample& sample) {
+  WeighOutput out;
+  const Timestamp t = sample.t;
+  // --- input checks: order, gaps -------------------------------------------------------------
+  if (last_t_.has_value() && t <= *last_t_) {
+    ++counters_.out_of_order;
+    EnterInputFault(*last_t_, "out-of-order sample at " + ToString(t) + " after " +
+                                  ToString(*last_t_) + " (dropped)");
+    SetStatus(*last_t_, &out);
+    return out;
+  }
+  double dt_s = 1.0 / params_.sample_rate_hz;
+  if (last_t_.has_value()) {
+    dt_s = (t - *last_t_).seconds();
+    if (dt_s * 1e3 > params_.gap_fault_ms) {
+      ++counters_.gaps;
+      EnterInputFault(t, "no samples for " + Fixed(dt_s * 1e3, 0) + " ms before " + ToString(t));
+    }
+  }
+  last_t_ = t;
+  ++counters_.samples;
+  if (input_fault_until_.has_value() && t >= *input_fault_until_) input_fault_until_.reset();
+
+  bool mask_changed = false;
+  UpdateCellFaults(sample, &mask_changed);
+  if (mask_changed) {
+    // The window mixed loads from another set of cells; a faulted cell's reference is rebuilt
+    // from the others so the next comparison uses one consistent rule.
+    ResetWindow();
+    if (!departure_t_.has_value()) departure_t_ = t;
+    if (UsableCount() >= kCellCount - 1) reference_ = Complete(reference_);
+  }
+
+  // --- per cell: grams, temperature, creep, auto-zero, spike rejection ------------------------
+  const double* temperature =
+      sample.temperature_c.has_value() && std::isfinite(*sample.temperature_c)
+          ? &*sample.temperature_c
+          : nullptr;
+  const double creep_fraction = params_.creep_pct / 100.0;
+  const double creep_step = std::min(1.0, dt_s / params_.creep_time_constant_s);
+  Loads filtered{};
+  for (int c = 0; c < kCellCount; ++c) {
+    CellState& cell = cells_[static_cast<std::size_t>(c)];
+    if (cell.fault != CellFault::kNone) continue;
+    const double grams =
+        calibration_.CellGrams(c, sample.raw_counts[static_cast<std::size_t>(c)], temperature);
+    const double load = grams - cell.creep_g - cell.zero_g;
+    cell.creep_g += (creep_fraction * load - cell.creep_g) * creep_step;
+    double value = load;
+    if (params_.spike_filter) {
+      cell.recent[static_cast<std::size_t>(cell.recent_count % 3)] = load;
+      ++cell.recent_count;
+      if (cell.recent_count >= 3) {
+        const auto& r = cell.recent;
+        value = std::max(std::min(r[0], r[1]), std::min(std::max(r[0], r[1]), r[2]));
+        // The middle of the three is the sample the median stands for.
+        const double middle = r[static_cast<std::size_t>((cell.recent_count - 2) % 3)];
+        if (std::abs(middle - value) > 10 * params_.noise_per_cell_g + 20)
+          ++counters_.spikes_rejected;
+      }
+    }
+    filtered[static_cast<std::size_t>(c)] = value;
+  }
+  latest_ = filtered;
+  have_latest_ = true;
+
+  const bool can_weigh = UsableCount() >= kCellCount - 1;
+  const bool in_motion = motion_until_.has_value() && t < *motion_until_;
+  if (!can_weigh || input_fault_until_.has_value()) {
+    if (!departure_t_.has_value()) departure_t_ = t;
+    ResetWindow();
+    SetStatus(t, &out);
+    return out;
+  }
+
+  // --- window and stability ------------------------------------------------------------------
+  window_[static_cast<std::size_t>(window_next_)] = filtered;
+  window_next_ = (window_next_ + 1) % window_size_;
+  window_count_ = std::min(window_count_ + 1, window_size_);
+  const double sigma = sample_sigma_g();
+  const double total_now = Total(filtered);
+
+  if (have_reference_ && !in_motion &&
+      std::abs(total_now - Total(reference_)) >
+          params_.sample_gate_sigma * sigma + params_.min_event_g &&
+      !departure_t_.has_value()) {
+    departure_t_ = t;
+  }
+
+  bool stable = false;
+  Loads window_mean{};
+  double window_total_sum2 = 0;
+  if (window_count_ == window_size_ && !in_motion) {
+    const int n = window_size_;
+    const int half = n / 2;
+    double sum = 0, sum2 = 0, first_half = 0, second_half = 0;
+    // Oldest first: the ring starts at window_next_.
+    for (int i = 0; i < n; ++i) {
+      const Loads& loads = window_[static_cast<std::size_t>((window_next_ + i) % n)];
+      const double total = Total(loads);
+      sum += total;
+      sum2 += total * total;
+      if (i < half) first_half += total;
+      if (i >= n - half) second_half += total;
+      for (std::size_t c = 0; c < kCellCount; ++c) window_mean[c] += loads[c] / n;
+    }
+    window_total_sum2 = sum2;
+    const double mean = sum / n;
+    const double variance = std::max(0.0, (sum2 - sum * mean) / (n - 1));
+    const double trend = std::abs(first_half - second_half) / half;
+    const double trend_sigma = sigma * std::sqrt(2.0 / half);
+    stable = variance <= params_.stable_variance_ratio * sigma * sigma &&
+             trend <= params_.stable_trend_sigma * trend_sigma;
+  }
+  if (!stable && !departure_t_.has_value() && have_reference_ && window_count_ == window_size_) {
+    departure_t_ = t;
+  }
+
+  if (!stable) have_candidate_ = false;
+  if (stable) {
+    const double window_total = Total(window_mean);
+    if (!have_reference_) {
+      reference_ = window_mean;
+      reference_samples_ = window_size_;
+      have_reference_ = true;
+      departure_t_.reset();
+    } else {
+      const double reference_total = Total(reference_);
+      const double delta = window_total - reference_total;
+      if (std::abs(delta) >= params_.min_event_g) {
+        // A new stable state: confirm it holds for confirm_ms, then report the change.
+        if (have_candidate_ && std::abs(total_now - Total(candidate_sum_) / candidate_samples_) >
+                                   params_.sample_gate_sigma * sigma) {
+          have_candidate_ = false;
+        }
+        if (!have_candidate_) {
+          have_candidate_ = true;
+          for (std::size_t c = 0; c < kCellCount; ++c)
+            candidate_sum_[c] = window_mean[c] * window_size_;
+          candidate_total_sum2_ = window_total_sum2;
+          candidate_samples_ = window_size_;
+        } else {
+          for (std::size_t c = 0; c < kCellCount; ++c) candidate_sum_[c] += filtered[c];
+          candidate_total_sum2_ += total_now * total_now;
+          ++candidate_samples_;
+        }
+        // The whole span (window and confirmation) must be quiet too: a slow tremor can look
+        // still within one window near its peak.
+        const double span_mean = Total(candidate_sum_) / candidate_samples_;
+        const double span_variance =
+            (candidate_total_sum2_ - candidate_samples_ * span_mean * span_mean) /
+            (candidate_samples_ - 1);
+        if (span_variance > params_.stable_variance_ratio * sigma * sigma) {
+          have_candidate_ = false;
+        } else if (candidate_samples_ >= window_size_ + confirm_samples_) {
+          Loads after{};
+          for (std::size_t c = 0; c < kCellCount; ++c)
+            after[c] = candidate_sum_[c] / candidate_samples_;
+          out.event = MakeEvent(t, after);
+          ++counters_.events;
+          reference_ = after;
+          reference_samples_ = candidate_samples_;
+          departure_t_.reset();
+          have_candidate_ = false;
+        }
+      } else {
+        have_candidate_ = false;
+        departure_t_.reset();
+        // Same state: the newest sample refines the reference if it agrees with it.
+        if (std::abs(total_now - reference_total) <= params_.sample_gate_sigma * sigma) {
+          reference_samples_ = std::min(reference_samples_ + 1, reference_max_samples_);
+          const double weight = 1.0 / reference_samples_;
+          for (std::size_t c = 0; c < kCellCount; ++c) {
+            reference_[c] += (filtered[c] - reference_[c]) * weight;
+          }
+        }
+        // Auto-zero tracking: an empty, stable basket pulls each cell's zero towards its reading.
+        if (std::abs(Total(reference_)) <= params_.zero_tracking_band_g &&
+            UsableCount() == kCellCount) {
+          const double step = std::min(1.0, dt_s / params_.zero_tracking_time_constant_s);
+          for (std::size_t c = 0; c < kCellCount; ++c) {
+            const double correction = reference_[c] * step;
+            cells_[c].zero_g += correction;
+            reference_[c] -= correction;
+          }
+        }
+      }
+    }
+  }
+  SetStatus(t, &out);
+  return out;
+}
+
+WeightEvent WeighChain::MakeEvent(Timestamp t, const Loads& after) const {
+  const double sigma = sample_sigma_g();
+  const double before_total = Total(reference_);
+  const double after_total = Total(after);
+  const double delta = after_total - before_total;
+  const int after_samples = window_size_ + confirm_samples_;
+  WeightEvent event;
+  event.t_start = departure_t_.value_or(t - Duration::FromSeconds(params_.settle_window_ms * 1e-3));
+  event.t_settle = t;
+  event.delta_g = delta;
+  event.added = delta > 0;
+  const double noise = sigma * std::sqrt(1.0 / after_samples + 1.0 / reference_samples_);
+  double relative = params_.span_uncertainty_pct / 100.0;
+  if (UsableCount() < kCellCount) relative += params_.three_cell_rule_error_pct / 100.0;
+  event.sigma_g = std::hypot(noise, relative * std::abs(delta));
+  event.total_before_g = before_total;
+  event.total_after_g = after_total;
+  event.cop_before = Centre(reference_, params_.min_cop_load_g);
+  event.cop_after = Centre(after, params_.min_cop_load_g);
+  Loads change{};
+  for (std::size_t c = 0; c < kCellCount; ++c) change[c] = after[c] - reference_[c];
+  event.item_position = Centre(change, params_.min_event_g * 0.5);
+  event.cells_used = UsableCount();
+  event.min_capacity_g = params_.min_capacity_g;
+  event.below_min_capacity = std::abs(delta) < params_.min_capacity_g;
+  if (event.cells_used < kCellCount) event.note = "weighed from 3 cells (" + HealthMessage() + ")";
+  return event;
+}
+
+}  // namespace cartsense::sensors
