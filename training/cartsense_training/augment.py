@@ -18,6 +18,8 @@ import numpy as np
 
 from .preprocessing import Preprocessing, normalize, resize_and_crop
 
+cv2.setNumThreads(1)  # one image at a time; the trainer owns the cores
+
 
 @dataclass(frozen=True)
 class CartAugmentConfig:
@@ -46,8 +48,8 @@ def geometric(image: np.ndarray, size: int, cfg: CartAugmentConfig,
     height, width = image.shape[:2]
     if min(height, width) > size:  # shrink with INTER_AREA first, as the eval rule does
         shrink = size / min(height, width)
-        image = cv2.resize(image, (max(size, round(width * shrink)), max(size, round(height * shrink))),
-                           interpolation=cv2.INTER_AREA)
+        new_size = (max(size, round(width * shrink)), max(size, round(height * shrink)))
+        image = cv2.resize(image, new_size, interpolation=cv2.INTER_AREA)
         height, width = image.shape[:2]
     side = min(height, width)
     # Square centre crop of the source in source coordinates.

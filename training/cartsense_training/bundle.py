@@ -133,8 +133,9 @@ def write_bundle(model: Recognizer, cfg, data, history: list, folder: Path,
     bundle = Bundle.load(folder)
     fp32 = evaluate_entries(bundle, data.dev_entries, "model.onnx", details=True)
     int8 = evaluate_entries(bundle, data.dev_entries, "model.int8.onnx", details=True)
-    log(f"dev fp32 {json.dumps({k: v for k, v in fp32.items() if k not in ('per_class', 'most_confused')})}")
-    log(f"dev int8 {json.dumps({k: v for k, v in int8.items() if k not in ('per_class', 'most_confused')})}")
+    for name, result in (("fp32", fp32), ("int8", int8)):
+        summary = {k: v for k, v in result.items() if k not in ("per_class", "most_confused")}
+        log(f"dev {name} {json.dumps(summary)}")
     latency = {name: latency_ms(folder / name, cfg.input_size, 1)
                for name in ("model.onnx", "model.int8.onnx")}
     log(f"latency 1 thread {json.dumps(latency)}")
@@ -143,10 +144,14 @@ def write_bundle(model: Recognizer, cfg, data, history: list, folder: Path,
         "fp32": fp32, "int8": int8, "latency_1thread": latency,
         "torch_onnx_max_abs_diff": error, "train_minutes": round(train_seconds / 60, 1),
         "history": history, "config": {k: v for k, v in vars(cfg).items()},
+        "data": {"products": len(data.classes),
+                 "coarse_classes": len({c.coarse_id for c in data.classes}),
+                 "train_images": len(data.train_entries),
+                 "head_products": len(data.head_fine_ids)},
         "versions": versions(), "command": command,
     }
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    write_model_card(folder, metrics, data)
+    write_model_card(folder)
     write_manifest(folder)
     size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
     log(f"bundle {folder}: {size / 1e6:.1f} MB")
@@ -157,7 +162,11 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
-def write_model_card(folder: Path, metrics: dict, data) -> None:
+def write_model_card(folder: Path) -> None:
+    """Renders model_card.md from metrics.json and, when present, input_size.json and
+    enrollment.json in the bundle."""
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    data = metrics["data"]
     cfg = metrics["config"]
     fp32, int8 = metrics["fp32"], metrics["int8"]
     lat = metrics["latency_1thread"]
@@ -172,10 +181,10 @@ def write_model_card(folder: Path, metrics: dict, data) -> None:
         "",
         "## Data",
         f"- Grocery Store dataset (Klasson et al., WACV 2019, MIT licence): "
-        f"{len(data.classes)} products in {len(set(c.coarse_id for c in data.classes))} coarse "
-        f"classes. Trained on `{cfg['train_split']}` ({len(data.train_entries)} images incl. "
+        f"{data['products']} products in {data['coarse_classes']} coarse "
+        f"classes. Trained on `{cfg['train_split']}` ({data['train_images']} images incl. "
         f"{'the iconic images' if cfg['iconic_in_train'] else 'no iconic images'}), "
-        f"{len(data.head_fine_ids)} products in the head; figures on `{cfg['dev_split']}` "
+        f"{data['head_products']} products in the head; figures on `{cfg['dev_split']}` "
         f"({fp32['images']} photos, all products). No test split exists; nothing was selected "
         "on dev (the last epoch ships).",
         "- Prototypes: iconic image + train-core photos of each product, embedded with "
@@ -250,6 +259,61 @@ def write_model_card(folder: Path, metrics: dict, data) -> None:
               "| fine id | product | dev photos | top-1 |", "| --- | --- | --- | --- |"]
     lines += [f"| {p['fine_id']} | {p['name']} | {p['images']} | {_pct(p['top1'])} |"
               for p in fp32["per_class"]]
+    lines += _input_size_section(folder) + _enrollment_section(folder)
     lines += ["", f"Written {time.strftime('%Y-%m-%d')} on {platform.system()} "
               f"{platform.machine()}, {os.cpu_count()} cpus.", ""]
     (folder / "model_card.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _input_size_section(folder: Path) -> list[str]:
+    path = folder / "input_size.json"
+    if not path.exists():
+        return []
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    lines = ["", "## Input size (chosen by measurement before training)", "",
+             "ImageNet trunk, frozen, nearest class mean over 10 train-core photos per product, "
+             "dev split; latency of the exported graph, onnxruntime fp32, 1 thread, batch 1.", "",
+             "| input | dev top-1 fine | dev top-1 coarse | latency |", "| --- | --- | --- | --- |"]
+    for row in rows:
+        lines.append(f"| {row['input_size']} | {_pct(row['dev_top1_fine_frozen_ncm'])} | "
+                     f"{_pct(row['dev_top1_coarse_frozen_ncm'])} | "
+                     f"{row['onnx_fp32_latency_ms_1thread']:.1f} ms |")
+    return lines
+
+
+def _enrollment_section(folder: Path) -> list[str]:
+    path = folder / "enrollment.json"
+    if not path.exists():
+        return []
+    e = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        "", "## Enrollment and open set (second model)", "",
+        f"A second model trained with the same recipe for {e['epochs']} epochs on train-core "
+        f"without {len(e['enrolled'])} + {len(e['unknown'])} products (picked with a seeded "
+        f"draw: `{e['command']}`).",
+        f"- Enrollment: {', '.join(e['enrolled'])} enrolled from the iconic image + "
+        f"{e['shots']} train photos each, no retraining. Dev top-1 on their "
+        f"{e['enrolled_dev_images']} dev photos among all 81 prototypes: "
+        f"**{_pct(e['enrolled_top1_among_81'])}** (top-5 {_pct(e['enrolled_top5_among_81'])}); "
+        f"products seen in training, same gallery: {_pct(e['trained_top1_among_81'])}.",
+        f"- Open set: {', '.join(e['unknown'])} never enrolled (not in the gallery of "
+        f"{e['open_set_gallery']}). Score 1 - max cosine to a prototype; AUROC separating their "
+        f"{e['unknown_dev_images']} dev photos from the {e['known_dev_images']} dev photos of "
+        f"enrolled products: **{e['open_set_auroc']:.3f}**. At the threshold that keeps 95% of "
+        f"known photos, {_pct(e['unknown_rejected_at_95_known'])} of unknown photos are "
+        "rejected.",
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="re-render model_card.md and manifest.json")
+    parser.add_argument("folder", type=Path)
+    args = parser.parse_args(argv)
+    write_model_card(args.folder)
+    write_manifest(args.folder)
+
+
+if __name__ == "__main__":
+    main()

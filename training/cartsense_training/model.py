@@ -82,7 +82,8 @@ class Recognizer(nn.Module):
         self.backbone = build_backbone(cfg.input_size, cfg.pretrained)
         self.dropout = nn.Dropout(cfg.dropout)
         self.embed = nn.Linear(FEATURE_DIM, cfg.embedding_dim)
-        self.fine_head = CosineHead(cfg.embedding_dim, cfg.num_fine, cfg.fine_scale, cfg.fine_margin)
+        self.fine_head = CosineHead(cfg.embedding_dim, cfg.num_fine, cfg.fine_scale,
+                                    cfg.fine_margin)
         self.coarse_head = CosineHead(cfg.embedding_dim, cfg.num_coarse, cfg.coarse_scale, 0.0)
         self._freeze()
 

@@ -37,7 +37,7 @@ class Preprocessing:
     def to_json(self) -> dict:
         data = asdict(self)
         data["opencv"] = {
-            "resize": "cv::resize(dst_size = round(w * s), round(h * s)), s = input_size / min(w, h)",
+            "resize": "cv::resize to (round(w * s), round(h * s)), s = input_size / min(w, h)",
             "interpolation": "cv::INTER_AREA",
             "crop": "x0 = (w' - input_size) / 2, y0 = (h' - input_size) / 2 (integer division)",
             "color": "cv::cvtColor(COLOR_BGR2RGB)",

@@ -46,7 +46,7 @@ class TrainConfig:
     out_dir: str = str(REPO / "training" / "runs" / "full")
     bundle_dir: str = ""  # where to write the bundle; "" skips it
     bundle_version: str = "v1"
-    input_size: int = 192
+    input_size: int = 160
     frozen_blocks: int = 6
     epochs: int = 12
     batch_size: int = 32
@@ -126,7 +126,8 @@ def build_data(cfg: TrainConfig) -> TrainData:
     if cfg.iconic_in_train:
         train_entries += [SplitEntry(c.iconic_path, c.fine_id, c.coarse_id) for c in classes
                           if c.fine_id not in excluded]
-    dev_entries = [e for e in read_split(root / cfg.dev_split, classes) if e.fine_id not in excluded]
+    dev_entries = [e for e in read_split(root / cfg.dev_split, classes)
+                   if e.fine_id not in excluded]
     pre = Preprocessing(input_size=cfg.input_size)
     occluders = [str(e.path) for e in train_entries]
     train_set = GroceryDataset(train_entries, TrainTransform(pre, CartAugmentConfig(), occluders),
@@ -293,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="run folder for checkpoints and logs")
     parser.add_argument("--bundle", help="bundle folder to write (default models/recognizer/v1)")
     parser.add_argument("--no-bundle", action="store_true")
+    parser.add_argument("--bundle-only", action="store_true",
+                        help="skip training: write the bundle from the run's last checkpoint")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--input-size", type=int)
     parser.add_argument("--exclude", default="", help="comma-separated fine ids left out")
@@ -337,15 +340,27 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     log(f"config {json.dumps(asdict(cfg))}")
     log(f"versions {json.dumps(versions())}")
-    model, data, history = fit(cfg, log)
-    train_seconds = time.time() - started
+    if args.bundle_only:
+        torch.set_num_threads(cfg.threads)
+        model, saved = load_trained_model(out / "checkpoint.pt")
+        saved.bundle_dir, saved.bundle_version = cfg.bundle_dir, cfg.bundle_version
+        cfg, data = saved, build_data(saved)
+        state = torch.load(out / "checkpoint.pt", map_location="cpu")
+        history = state["history"]
+        train_seconds = sum(h["seconds"] for h in history)
+        if not cfg.bundle_dir:
+            print("--bundle-only needs a bundle folder", file=sys.stderr)
+            return 2
+    else:
+        model, data, history = fit(cfg, log)
+        train_seconds = time.time() - started
     log(f"training done in {train_seconds / 60:.1f} min")
     if cfg.bundle_dir:
         from .bundle import write_bundle
 
+        command = " ".join(["python -m cartsense_training.train", *(argv or sys.argv[1:])])
         write_bundle(model, cfg, data, history, Path(cfg.bundle_dir), train_seconds,
-                     command=" ".join(["python -m cartsense_training.train", *(argv or sys.argv[1:])]),
-                     log=log)
+                     command=command, log=log)
         log(f"bundle written to {cfg.bundle_dir} after {(time.time() - started) / 60:.1f} min")
     return 0
 
