@@ -28,7 +28,8 @@ struct CommandAction {
   std::function<int()> run;
 };
 
-void RegisterInfoCommands(CLI::App& app, CommandAction& action);   // version, doctor
-void RegisterWeighCommands(CLI::App& app, CommandAction& action);  // weigh-eval, calibrate-scale
+void RegisterInfoCommands(CLI::App& app, CommandAction& action);     // version, doctor
+void RegisterWeighCommands(CLI::App& app, CommandAction& action);    // weigh-eval, calibrate-scale
+void RegisterSessionCommands(CLI::App& app, CommandAction& action);  // replay
 
 }  // namespace cartsense::app

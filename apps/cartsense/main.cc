@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   CommandAction action;
   RegisterInfoCommands(app, action);
   RegisterWeighCommands(app, action);
+  RegisterSessionCommands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

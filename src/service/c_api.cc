@@ -1,11 +1,10 @@
 // Implementation of include/cartsense/cartsense.h over the C++ layers. No exception may cross
 // the C boundary: every entry point catches and reports CARTSENSE_INTERNAL.
-#include "cartsense/cartsense.h"
-
 #include <cstring>
 #include <exception>
 #include <string>
 
+#include "cartsense/cartsense.h"
 #include "core/status.h"
 #include "vision/model_bundle.h"
 

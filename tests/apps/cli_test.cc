@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include "core/checksum.h"
+#include "session/session_writer.h"
 
 namespace {
 
@@ -114,6 +115,57 @@ TEST_F(CliTest, DoctorFailsWhenDataFolderIsNotWritable) {
       EXPECT_FALSE(check["ok"].get<bool>());
     }
   }
+}
+
+// A small session written with the session library, for the replay command.
+std::string WriteTinySession(const fs::path& dir) {
+  using namespace cartsense::session;
+  SessionManifest m;
+  m.session_id = "cli-test";
+  m.origin = "simulated";
+  m.basket_width_mm = 500;
+  m.basket_depth_mm = 350;
+  m.basket_height_mm = 250;
+  m.load_cell_rate_hz = 80;
+  for (int i = 0; i < 4; ++i) {
+    m.load_cells.push_back({"cell" + std::to_string(i), 500.0 * (i % 2), 350.0 * (i / 2), 0, 0.01});
+  }
+  m.has_scanner_reads = true;
+  m.catalogue_version = "test";
+  auto writer = SessionWriter::Create(dir.string(), m);
+  if (!writer.ok()) return writer.status().ToString();
+  for (int i = 0; i < 100; ++i) {
+    cartsense::LoadCellSample s;
+    s.t = cartsense::Timestamp::FromMilliseconds(i * 12);
+    if (auto added = (*writer)->AddLoadCell(s); !added.ok()) return added.ToString();
+  }
+  if (auto added = (*writer)->AddScannerRead({cartsense::Timestamp::FromMilliseconds(50),
+                                              cartsense::BarcodeFormat::kEan8, "96385074", 0});
+      !added.ok()) {
+    return added.ToString();
+  }
+  auto finished = (*writer)->Finish();
+  return finished.ok() ? "" : finished.status().ToString();
+}
+
+TEST_F(CliTest, ReplayValidatesAndNamesTheDamagedFile) {
+  const fs::path session = root_ / "session";
+  ASSERT_EQ(WriteTinySession(session), "");
+  EXPECT_EQ(RunCartsense("replay " + session.string() + " --validate").exit_code, 0);
+
+  const RunResult first = RunCartsense("replay " + session.string() + " --json");
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  const auto report = nlohmann::json::parse(first.out);
+  EXPECT_EQ(report["packets"]["loadcell"], 100);
+  EXPECT_EQ(report["packets"]["scanner"], 1);
+  EXPECT_EQ(RunCartsense("replay " + session.string() + " --json").out, first.out);
+
+  std::ofstream(session / "scanner.csv", std::ios::app) << "60,0,EAN8,96385074\n";
+  const RunResult damaged = RunCartsense("replay " + session.string() + " --validate --json");
+  EXPECT_EQ(damaged.exit_code, 1);
+  EXPECT_NE(damaged.out.find("scanner.csv"), std::string::npos) << damaged.out;
+  EXPECT_EQ(RunCartsense("replay " + (root_ / "nothing-here").string() + " --validate").exit_code,
+            3);
 }
 
 }  // namespace

@@ -16,9 +16,10 @@ namespace fs = std::filesystem;
 class CApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("cartsense_c_api_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-             "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    root_ =
+        fs::temp_directory_path() /
+        ("cartsense_c_api_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+         "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(root_);
     fs::create_directories(root_);
   }
@@ -51,8 +52,8 @@ TEST_F(CApiTest, FindsNewestBundleInNaturalOrder) {
   const fs::path v10 = MakeBundle("v10", "ten");
   char path[4096];
   char message[256];
-  ASSERT_EQ(cartsense_find_newest_bundle((root_ / "recognizer").c_str(), path, sizeof path,
-                                         message, sizeof message),
+  ASSERT_EQ(cartsense_find_newest_bundle((root_ / "recognizer").c_str(), path, sizeof path, message,
+                                         sizeof message),
             CARTSENSE_OK)
       << message;
   EXPECT_EQ(fs::path(path), v10);
@@ -72,8 +73,8 @@ TEST_F(CApiTest, PathThatDoesNotFitIsOutOfRangeAndNotWritten) {
   MakeBundle("v1", "one");
   char path[4] = {'x', 'x', 'x', '\0'};
   char message[128];
-  EXPECT_EQ(cartsense_find_newest_bundle((root_ / "recognizer").c_str(), path, sizeof path,
-                                         message, sizeof message),
+  EXPECT_EQ(cartsense_find_newest_bundle((root_ / "recognizer").c_str(), path, sizeof path, message,
+                                         sizeof message),
             CARTSENSE_OUT_OF_RANGE);
   EXPECT_STREQ(path, "xxx");
 }
