@@ -93,6 +93,26 @@ def build_prototypes(folder: Path, pre: Preprocessing, classes, gallery: list[Sp
     return protos
 
 
+def write_golden(folder: Path, pre: Preprocessing, image_path: Path, data_root: str) -> None:
+    """A reference input and outputs so another runtime (the C++ side) can check that its
+    preprocessing and inference agree with this bundle."""
+    import onnxruntime as ort
+
+    tensor = preprocess(load_image_bgr(image_path), pre)
+    # Name the copy the repo ships (data/grocery-store-mini has every iconic image), so the
+    # check needs no dataset beside the clone.
+    relative = image_path.resolve().relative_to(Path(data_root).resolve()).as_posix()
+    shown = f"data/grocery-store-mini/{relative}"
+    golden = {"image": shown, "input_shape": [1, *tensor.shape],
+              "input_sum": float(tensor.sum(dtype=np.float64)),
+              "input_first_values": [float(v) for v in tensor.reshape(-1)[:8]]}
+    for name in ("model.onnx", "model.int8.onnx"):
+        session = ort.InferenceSession(str(folder / name), providers=["CPUExecutionProvider"])
+        emb = session.run(["embedding"], {"image": tensor[None]})[0][0]
+        golden[name] = {"embedding": [round(float(v), 6) for v in emb]}
+    (folder / "golden.json").write_text(json.dumps(golden, indent=2) + "\n", encoding="utf-8")
+
+
 def write_labels(folder: Path, classes, head_fine_ids: list[int]) -> None:
     in_training = set(head_fine_ids)
     labels = {
@@ -130,6 +150,7 @@ def write_bundle(model: Recognizer, cfg, data, history: list, folder: Path,
                      f"iconic image + {cfg.train_split} photos of each product")
     log("prototypes written")
 
+    write_golden(folder, pre, data.classes[0].iconic_path, cfg.data_root)
     bundle = Bundle.load(folder)
     fp32 = evaluate_entries(bundle, data.dev_entries, "model.onnx", details=True)
     int8 = evaluate_entries(bundle, data.dev_entries, "model.int8.onnx", details=True)
@@ -288,9 +309,9 @@ def _enrollment_section(folder: Path) -> list[str]:
     e = json.loads(path.read_text(encoding="utf-8"))
     return [
         "", "## Enrollment and open set (second model)", "",
-        f"A second model trained with the same recipe for {e['epochs']} epochs on train-core "
-        f"without {len(e['enrolled'])} + {len(e['unknown'])} products (picked with a seeded "
-        f"draw: `{e['command']}`).",
+        f"A second model, same recipe, {e['epochs']} epochs on train-core without "
+        f"{len(e['enrolled']) + len(e['unknown'])} products (picked by a seeded draw, "
+        f"`numpy.random.default_rng(2024).choice(81, 13)`), then `{e['command']}`.",
         f"- Enrollment: {', '.join(e['enrolled'])} enrolled from the iconic image + "
         f"{e['shots']} train photos each, no retraining. Dev top-1 on their "
         f"{e['enrolled_dev_images']} dev photos among all 81 prototypes: "

@@ -51,7 +51,8 @@ def test_smoke_run_writes_a_complete_bundle(smoke_run: Path) -> None:
     bundle = smoke_run / "bundle"
     names = {p.name for p in bundle.iterdir()}
     assert {"model.onnx", "model.int8.onnx", "preprocessing.json", "labels.json",
-            "prototypes.json", "model_card.md", "metrics.json", "manifest.json"} <= names
+            "prototypes.json", "model_card.md", "metrics.json", "manifest.json",
+            "golden.json"} <= names
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["format_version"] == 1
     assert set(manifest["files"]) == names - {"manifest.json"}
