@@ -25,13 +25,24 @@ import re
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATASET = Path("/work/shared/data/grocery-store")
 DEFAULT_OUT = Path(__file__).resolve().parent / "grocery-store-81.csv"
 
 COLUMNS = [
-    "product_id", "name", "fine_id", "coarse_id", "coarse_name", "gtin", "plu", "sold_by",
-    "price_minor", "currency", "unit_mass_g", "unit_mass_sigma_g", "mass_source", "iconic_image",
+    "product_id",
+    "name",
+    "fine_id",
+    "coarse_id",
+    "coarse_name",
+    "gtin",
+    "plu",
+    "sold_by",
+    "price_minor",
+    "currency",
+    "unit_mass_g",
+    "unit_mass_sigma_g",
+    "mass_source",
+    "iconic_image",
 ]
 CURRENCY = "SEK"
 
@@ -46,28 +57,38 @@ GTIN_PREFIX = "20001"
 # Pack densities (g/ml) and packaging masses (g, carton or pot with cap or lid) used to estimate
 # the gross mass of a pack from its label volume or net mass.
 DENSITY_G_PER_ML = {
-    "juice": 1.04,       # fruit juices, 8-12 % sugar
-    "milk": 1.032,       # cow's milk 0.5-3 % fat
+    "juice": 1.04,  # fruit juices, 8-12 % sugar
+    "milk": 1.032,  # cow's milk 0.5-3 % fat
     "plant_drink": 1.03,  # oat and soy drinks
-    "yoghurt": 1.04,     # stirred yoghurt
+    "yoghurt": 1.04,  # stirred yoghurt
     "sour_cream": 1.01,  # gräddfil 12 %
 }
 PACKAGING_G = {
-    "carton_2l": 55.0,   # 2 l gable-top carton with screw cap
-    "carton_1l": 30.0,   # 1 l Tetra Pak / gable top with cap
+    "carton_2l": 55.0,  # 2 l gable-top carton with screw cap
+    "carton_1l": 30.0,  # 1 l Tetra Pak / gable top with cap
     "carton_1kg": 30.0,  # 1 kg yoghurt / filmjölk carton
     "carton_3dl": 14.0,  # 3 dl gräddfil carton
-    "pot_750g": 28.0,    # 750 g plastic pot with lid
+    "pot_750g": 28.0,  # 750 g plastic pot with lid
 }
 
 
-def d(name, price, *, plu="", mass=None, sigma, sold_by=None, density=None, packaging=None,
-      note=""):
+def d(
+    name, price, *, plu="", mass=None, sigma, sold_by=None, density=None, packaging=None, note=""
+):
     """One product's decisions. mass: grams of one piece when the information text gives none
     (always 'estimated'). sigma: spread of one piece or pack in grams (always our estimate).
     sold_by: only to override what the product URL says. density/packaging: packs only."""
-    return dict(name=name, price=price, plu=plu, mass=mass, sigma=sigma, sold_by=sold_by,
-                density=density, packaging=packaging, note=note)
+    return dict(
+        name=name,
+        price=price,
+        plu=plu,
+        mass=mass,
+        sigma=sigma,
+        sold_by=sold_by,
+        density=density,
+        packaging=packaging,
+        note=note,
+    )
 
 
 # Prices: öre (SEK minor units), plausible Swedish supermarket shelf prices in 2024, per kg when
@@ -76,16 +97,31 @@ def d(name, price, *, plu="", mass=None, sigma, sold_by=None, density=None, pack
 # we are not sure of it; see docs/catalogue.md for the list.
 DECISIONS = {
     # --- fruit ---------------------------------------------------------------------------
-    "Golden-Delicious": d("Apple Golden Delicious", 2990, plu="4021", sigma=27,
-                          note="4021 small / 4020 large; ca 180 g sits at the size boundary"),
+    "Golden-Delicious": d(
+        "Apple Golden Delicious",
+        2990,
+        plu="4021",
+        sigma=27,
+        note="4021 small / 4020 large; ca 180 g sits at the size boundary",
+    ),
     "Granny-Smith": d("Apple Granny Smith", 3490, plu="4017", sigma=27),
     "Pink-Lady": d("Apple Pink Lady", 4490, plu="4130", sigma=27),
-    "Red-Delicious": d("Apple Red Delicious", 3290, plu="4015", sigma=24,
-                       note="4015 small / 4016 large; ca 160 g is the small size"),
+    "Red-Delicious": d(
+        "Apple Red Delicious",
+        3290,
+        plu="4015",
+        sigma=24,
+        note="4015 small / 4016 large; ca 160 g is the small size",
+    ),
     "Royal-Gala": d("Apple Royal Gala", 3290, plu="4173", sigma=27),
     "Avocado": d("Avocado", 1490, plu="4046", mass=200, sigma=35, note="Hass, per piece"),
-    "Banana": d("Banana Organic", 2990, plu="94011", sigma=25,
-                note="the information text sells organic bananas: 9 + 4011"),
+    "Banana": d(
+        "Banana Organic",
+        2990,
+        plu="94011",
+        sigma=25,
+        note="the information text sells organic bananas: 9 + 4011",
+    ),
     "Kiwi": d("Kiwi", 500, plu="4030", mass=90, sigma=14),
     "Lemon": d("Lemon", 700, plu="4053", mass=130, sigma=22),
     "Lime": d("Lime", 600, plu="4048", mass=70, sigma=12),
@@ -108,82 +144,143 @@ DECISIONS = {
     "Red-Grapefruit": d("Grapefruit Red", 1290, mass=400, sigma=60),
     "Satsumas": d("Satsumas", 3490, sigma=20),
     # --- packs: juice ----------------------------------------------------------------------
-    "Bravo-Apple-Juice": d("Bravo Apple Juice 2 l", 3990, sigma=12, density="juice",
-                           packaging="carton_2l"),
-    "Bravo-Orange-Juice": d("Bravo Orange Juice 2 l", 3990, sigma=12, density="juice",
-                            packaging="carton_2l"),
-    "God-Morgon-Apple-Juice": d("God Morgon Apple Juice 1 l", 2990, sigma=8, density="juice",
-                                packaging="carton_1l"),
-    "God-Morgon-Orange-Juice": d("God Morgon Orange Juice 1 l", 2990, sigma=8, density="juice",
-                                 packaging="carton_1l"),
-    "God-Morgon-Orange-Red-Grapefruit-Juice": d("God Morgon Orange & Red Grapefruit Juice 1 l",
-                                                2990, sigma=8, density="juice",
-                                                packaging="carton_1l"),
-    "God-Morgon-Red-Grapefruit-Juice": d("God Morgon Red Grapefruit Juice 1 l", 2990, sigma=8,
-                                         density="juice", packaging="carton_1l"),
-    "Tropicana-Apple-Juice": d("Tropicana Apple Juice 1 l", 3990, sigma=8, density="juice",
-                               packaging="carton_1l"),
-    "Tropicana-Golden-Grapefruit": d("Tropicana Golden Grapefruit 1 l", 3990, sigma=8,
-                                     density="juice", packaging="carton_1l"),
-    "Tropicana-Juice-Smooth": d("Tropicana Smooth Orange Juice 1 l", 3990, sigma=8,
-                                density="juice", packaging="carton_1l"),
-    "Tropicana-Mandarin-Morning": d("Tropicana Mandarin Morning 1 l", 3990, sigma=8,
-                                    density="juice", packaging="carton_1l"),
+    "Bravo-Apple-Juice": d(
+        "Bravo Apple Juice 2 l", 3990, sigma=12, density="juice", packaging="carton_2l"
+    ),
+    "Bravo-Orange-Juice": d(
+        "Bravo Orange Juice 2 l", 3990, sigma=12, density="juice", packaging="carton_2l"
+    ),
+    "God-Morgon-Apple-Juice": d(
+        "God Morgon Apple Juice 1 l", 2990, sigma=8, density="juice", packaging="carton_1l"
+    ),
+    "God-Morgon-Orange-Juice": d(
+        "God Morgon Orange Juice 1 l", 2990, sigma=8, density="juice", packaging="carton_1l"
+    ),
+    "God-Morgon-Orange-Red-Grapefruit-Juice": d(
+        "God Morgon Orange & Red Grapefruit Juice 1 l",
+        2990,
+        sigma=8,
+        density="juice",
+        packaging="carton_1l",
+    ),
+    "God-Morgon-Red-Grapefruit-Juice": d(
+        "God Morgon Red Grapefruit Juice 1 l", 2990, sigma=8, density="juice", packaging="carton_1l"
+    ),
+    "Tropicana-Apple-Juice": d(
+        "Tropicana Apple Juice 1 l", 3990, sigma=8, density="juice", packaging="carton_1l"
+    ),
+    "Tropicana-Golden-Grapefruit": d(
+        "Tropicana Golden Grapefruit 1 l", 3990, sigma=8, density="juice", packaging="carton_1l"
+    ),
+    "Tropicana-Juice-Smooth": d(
+        "Tropicana Smooth Orange Juice 1 l", 3990, sigma=8, density="juice", packaging="carton_1l"
+    ),
+    "Tropicana-Mandarin-Morning": d(
+        "Tropicana Mandarin Morning 1 l", 3990, sigma=8, density="juice", packaging="carton_1l"
+    ),
     # --- packs: milk and plant drinks ------------------------------------------------------
-    "Arla-Ecological-Medium-Fat-Milk": d("Arla Organic Medium Fat Milk 1.5% 1 l", 1790, sigma=8,
-                                         density="milk", packaging="carton_1l"),
-    "Arla-Lactose-Medium-Fat-Milk": d("Arla Lactose Free Medium Fat Milk 1.5% 1 l", 2190,
-                                      sigma=8, density="milk", packaging="carton_1l"),
-    "Arla-Medium-Fat-Milk": d("Arla Medium Fat Milk 1.5% 1 l", 1490, sigma=8, density="milk",
-                              packaging="carton_1l"),
-    "Arla-Standard-Milk": d("Arla Standard Milk 3% 1 l", 1590, sigma=8, density="milk",
-                            packaging="carton_1l"),
-    "Garant-Ecological-Medium-Fat-Milk": d("Garant Organic Medium Fat Milk 1.5% 1 l", 1690,
-                                           sigma=8, density="milk", packaging="carton_1l"),
-    "Garant-Ecological-Standard-Milk": d("Garant Organic Standard Milk 3% 1 l", 1790, sigma=8,
-                                         density="milk", packaging="carton_1l"),
-    "Oatly-Natural-Oatghurt": d("Oatly Natural Oatgurt 1 kg", 3290, sigma=8,
-                                packaging="carton_1kg"),
-    "Oatly-Oat-Milk": d("Oatly Oat Drink 1 l", 2290, sigma=8, density="plant_drink",
-                        packaging="carton_1l"),
-    "Arla-Ecological-Sour-Cream": d("Arla Organic Sour Cream 12% 3 dl", 2290, sigma=5,
-                                    density="sour_cream", packaging="carton_3dl"),
-    "Arla-Sour-Cream": d("Arla Sour Cream 12% 3 dl", 1890, sigma=5, density="sour_cream",
-                         packaging="carton_3dl"),
+    "Arla-Ecological-Medium-Fat-Milk": d(
+        "Arla Organic Medium Fat Milk 1.5% 1 l",
+        1790,
+        sigma=8,
+        density="milk",
+        packaging="carton_1l",
+    ),
+    "Arla-Lactose-Medium-Fat-Milk": d(
+        "Arla Lactose Free Medium Fat Milk 1.5% 1 l",
+        2190,
+        sigma=8,
+        density="milk",
+        packaging="carton_1l",
+    ),
+    "Arla-Medium-Fat-Milk": d(
+        "Arla Medium Fat Milk 1.5% 1 l", 1490, sigma=8, density="milk", packaging="carton_1l"
+    ),
+    "Arla-Standard-Milk": d(
+        "Arla Standard Milk 3% 1 l", 1590, sigma=8, density="milk", packaging="carton_1l"
+    ),
+    "Garant-Ecological-Medium-Fat-Milk": d(
+        "Garant Organic Medium Fat Milk 1.5% 1 l",
+        1690,
+        sigma=8,
+        density="milk",
+        packaging="carton_1l",
+    ),
+    "Garant-Ecological-Standard-Milk": d(
+        "Garant Organic Standard Milk 3% 1 l", 1790, sigma=8, density="milk", packaging="carton_1l"
+    ),
+    "Oatly-Natural-Oatghurt": d(
+        "Oatly Natural Oatgurt 1 kg", 3290, sigma=8, packaging="carton_1kg"
+    ),
+    "Oatly-Oat-Milk": d(
+        "Oatly Oat Drink 1 l", 2290, sigma=8, density="plant_drink", packaging="carton_1l"
+    ),
+    "Arla-Ecological-Sour-Cream": d(
+        "Arla Organic Sour Cream 12% 3 dl",
+        2290,
+        sigma=5,
+        density="sour_cream",
+        packaging="carton_3dl",
+    ),
+    "Arla-Sour-Cream": d(
+        "Arla Sour Cream 12% 3 dl", 1890, sigma=5, density="sour_cream", packaging="carton_3dl"
+    ),
     "Arla-Sour-Milk": d("Arla Sour Milk 3% 1 kg", 1890, sigma=8, packaging="carton_1kg"),
-    "Alpro-Blueberry-Soyghurt": d("Alpro Blueberry Soyghurt 750 g", 3290, sigma=7,
-                                  packaging="pot_750g"),
-    "Alpro-Vanilla-Soyghurt": d("Alpro Vanilla Soyghurt 750 g", 3290, sigma=7,
-                                packaging="pot_750g"),
-    "Alpro-Fresh-Soy-Milk": d("Alpro Fresh Soy Drink 1 l", 2490, sigma=8, density="plant_drink",
-                              packaging="carton_1l"),
-    "Alpro-Shelf-Soy-Milk": d("Alpro Soy Drink 1 l", 2290, sigma=8, density="plant_drink",
-                              packaging="carton_1l"),
-    "Arla-Mild-Vanilla-Yoghurt": d("Arla Mild Vanilla Yoghurt 1 l", 2790, sigma=8,
-                                   density="yoghurt", packaging="carton_1l"),
-    "Arla-Natural-Mild-Low-Fat-Yoghurt": d("Arla Mild Low Fat Natural Yoghurt 0.5% 1 l", 2290,
-                                           sigma=8, density="yoghurt", packaging="carton_1l"),
-    "Arla-Natural-Yoghurt": d("Arla Natural Yoghurt 1 l", 2190, sigma=8, density="yoghurt",
-                              packaging="carton_1l"),
-    "Valio-Vanilla-Yoghurt": d("Valio Vanilla Yoghurt 2% 1 kg", 3290, sigma=8,
-                               packaging="carton_1kg"),
-    "Yoggi-Strawberry-Yoghurt": d("Yoggi Strawberry Yoghurt 2% 1 kg", 3190, sigma=8,
-                                  packaging="carton_1kg"),
-    "Yoggi-Vanilla-Yoghurt": d("Yoggi Vanilla Yoghurt 2% 1 l", 3190, sigma=8, density="yoghurt",
-                               packaging="carton_1l"),
+    "Alpro-Blueberry-Soyghurt": d(
+        "Alpro Blueberry Soyghurt 750 g", 3290, sigma=7, packaging="pot_750g"
+    ),
+    "Alpro-Vanilla-Soyghurt": d(
+        "Alpro Vanilla Soyghurt 750 g", 3290, sigma=7, packaging="pot_750g"
+    ),
+    "Alpro-Fresh-Soy-Milk": d(
+        "Alpro Fresh Soy Drink 1 l", 2490, sigma=8, density="plant_drink", packaging="carton_1l"
+    ),
+    "Alpro-Shelf-Soy-Milk": d(
+        "Alpro Soy Drink 1 l", 2290, sigma=8, density="plant_drink", packaging="carton_1l"
+    ),
+    "Arla-Mild-Vanilla-Yoghurt": d(
+        "Arla Mild Vanilla Yoghurt 1 l", 2790, sigma=8, density="yoghurt", packaging="carton_1l"
+    ),
+    "Arla-Natural-Mild-Low-Fat-Yoghurt": d(
+        "Arla Mild Low Fat Natural Yoghurt 0.5% 1 l",
+        2290,
+        sigma=8,
+        density="yoghurt",
+        packaging="carton_1l",
+    ),
+    "Arla-Natural-Yoghurt": d(
+        "Arla Natural Yoghurt 1 l", 2190, sigma=8, density="yoghurt", packaging="carton_1l"
+    ),
+    "Valio-Vanilla-Yoghurt": d(
+        "Valio Vanilla Yoghurt 2% 1 kg", 3290, sigma=8, packaging="carton_1kg"
+    ),
+    "Yoggi-Strawberry-Yoghurt": d(
+        "Yoggi Strawberry Yoghurt 2% 1 kg", 3190, sigma=8, packaging="carton_1kg"
+    ),
+    "Yoggi-Vanilla-Yoghurt": d(
+        "Yoggi Vanilla Yoghurt 2% 1 l", 3190, sigma=8, density="yoghurt", packaging="carton_1l"
+    ),
     # --- vegetables ------------------------------------------------------------------------
-    "Asparagus": d("Asparagus Green 250 g bundle", 3990, plu="4080", sigma=12,
-                   note="sold per 250 g bundle"),
+    "Asparagus": d(
+        "Asparagus Green 250 g bundle", 3990, plu="4080", sigma=12, note="sold per 250 g bundle"
+    ),
     "Aubergine": d("Aubergine", 1590, plu="4081", mass=300, sigma=60),
     "Cabbage": d("Cabbage White", 1490, plu="4069", sigma=500),
     "Carrots": d("Carrot", 1490, plu="4562", sigma=40, note="4562 loose; 4094 is bunched"),
-    "Cucumber": d("Cucumber", 1490, plu="4593", mass=350, sigma=50,
-                  note="Swedish long greenhouse cucumber: 4593 (English/hothouse)"),
+    "Cucumber": d(
+        "Cucumber",
+        1490,
+        plu="4593",
+        mass=350,
+        sigma=50,
+        note="Swedish long greenhouse cucumber: 4593 (English/hothouse)",
+    ),
     "Garlic": d("Garlic", 8990, plu="4608", sigma=10),
     "Ginger": d("Ginger", 5990, plu="4612", sigma=50),
     "Leek": d("Leek", 3490, plu="4629", sigma=70),
-    "Brown-Cap-Mushroom": d("Mushroom Brown Cap", 7990, mass=20, sigma=6,
-                            note="sold loose by kg; mass is one mushroom"),
+    "Brown-Cap-Mushroom": d(
+        "Mushroom Brown Cap", 7990, mass=20, sigma=6, note="sold loose by kg; mass is one mushroom"
+    ),
     "Yellow-Onion": d("Onion Yellow", 1490, plu="4093", sigma=35),
     "Green-Bell-Pepper": d("Bell Pepper Green", 4990, plu="4065", sigma=35),
     "Orange-Bell-Pepper": d("Bell Pepper Orange", 5990, plu="3121", sigma=35),
@@ -263,7 +360,8 @@ def build_rows(dataset: Path):
         raise SystemExit("classes.csv and DECISIONS do not name the same 81 products")
     rows = []
     for name, fine, coarse_name, coarse, iconic, description in sorted(
-            classes, key=lambda r: int(r[1])):
+        classes, key=lambda r: int(r[1])
+    ):
         dec = DECISIONS[name]
         packaged = iconic.startswith("/iconic-images-and-descriptions/Packages/")
         quantity, unit, url_sold_by = read_label(information_path(dataset, description))
@@ -271,8 +369,11 @@ def build_rows(dataset: Path):
         if packaged:
             if quantity is None:
                 raise SystemExit(f"{name}: a pack without net contents on its label")
-            net_g = (quantity * UNIT_TO_G[unit] if unit in UNIT_TO_G
-                     else quantity * UNIT_TO_ML[unit] * DENSITY_G_PER_ML[dec["density"]])
+            net_g = (
+                quantity * UNIT_TO_G[unit]
+                if unit in UNIT_TO_G
+                else quantity * UNIT_TO_ML[unit] * DENSITY_G_PER_ML[dec["density"]]
+            )
             mass, source = round(net_g + PACKAGING_G[dec["packaging"]]), "estimated"
             gtin = gtin13(int(fine))
             if dec["plu"] or dec["mass"] is not None or sold_by != "unit":
@@ -329,8 +430,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 if --out differs from what would be written")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if --out differs from what would be written"
+    )
     args = parser.parse_args()
     rows = build_rows(args.dataset)
     text = render(rows)
@@ -342,8 +444,10 @@ def main() -> int:
     labels = sum(r["mass_source"] == "label" for r in rows)
     plus = sum(r["plu"] != "" for r in rows)
     gtins = sum(r["gtin"] != "" for r in rows)
-    print(f"{args.out}: {len(rows)} products, {labels} label masses, "
-          f"{len(rows) - labels} estimated, {plus} PLUs, {gtins} GTINs")
+    print(
+        f"{args.out}: {len(rows)} products, {labels} label masses, "
+        f"{len(rows) - labels} estimated, {plus} PLUs, {gtins} GTINs"
+    )
     return 0
 
 

@@ -207,10 +207,12 @@ std::string_view MassSourceName(MassSource source) {
   return source == MassSource::kEstimated ? "estimated" : "label";
 }
 
-// Shortest text that reads back as the same double.
+// Shortest plain decimal (no exponent: the parser takes none) that reads back as the same
+// double. Fixed notation of a double needs at most ~330 characters.
 std::string FormatGrams(double grams) {
-  std::array<char, 64> buffer{};
-  const auto [end, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), grams);
+  std::array<char, 512> buffer{};
+  const auto [end, ec] =
+      std::to_chars(buffer.data(), buffer.data() + buffer.size(), grams, std::chars_format::fixed);
   if (ec != std::errc()) return "0";
   return {buffer.data(), end};
 }

@@ -284,6 +284,18 @@ TEST(CatalogueTest, ToCsvParsesBackToTheSameProducts) {
   auto parsed = Catalogue::Parse(std::string(kHeader) + kApple + kMilk, "t.csv");
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(parsed->ToCsv(), std::string(kHeader) + kApple + kMilk);
+
+  // Extreme masses print without an exponent (the parser takes none) and read back exactly.
+  const std::string extreme = std::string(kHeader) + "x,X,0,0,X,,,unit,0,SEK,1" +
+                              std::string(300, '0') + ",0." + std::string(300, '0') +
+                              "1,estimated,\n";
+  auto big = Catalogue::Parse(extreme, "t.csv");
+  ASSERT_TRUE(big.ok()) << big.status().ToString();
+  auto again = Catalogue::Parse(big->ToCsv(), "again.csv");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->products()[0].unit_mass_g, big->products()[0].unit_mass_g);
+  EXPECT_EQ(again->products()[0].unit_mass_sigma_g, big->products()[0].unit_mass_sigma_g);
+  EXPECT_EQ(again->ToCsv(), big->ToCsv());
 }
 
 TEST(CatalogueTest, LoadNamesMissingFile) {
