@@ -283,6 +283,32 @@ Result<ScaleCalibration> CalibrateTwoPoint(const std::vector<LoadCellSample>& sa
       p.mean_counts[c] = used > 0 ? sum / used : median;
     }
     if (temperature_sum_count(use_first, last, &p.temperature_c)) p.has_temperature = true;
+    // A resting load that the segmentation cut in two (a slow tail, a tolerance crossing) is one
+    // plateau: merge it with the previous one when no cell differs by more than the tolerance.
+    if (!plateaus.empty()) {
+      Plateau& previous = plateaus.back();
+      bool same = true;
+      for (std::size_t c = 0; c < kCellCount; ++c) {
+        same &= std::abs(previous.mean_counts[c] - p.mean_counts[c]) <=
+                options.stable_tolerance_g * options.nominal_span_per_kg_counts / 1000.0;
+      }
+      if (same) {
+        const auto n_previous = static_cast<double>(previous.last - previous.first + 1);
+        const auto n_this = static_cast<double>(p.last - p.first + 1);
+        for (std::size_t c = 0; c < kCellCount; ++c) {
+          previous.mean_counts[c] =
+              (previous.mean_counts[c] * n_previous + p.mean_counts[c] * n_this) /
+              (n_previous + n_this);
+        }
+        previous.approx_total_g =
+            (previous.approx_total_g * n_previous + p.approx_total_g * n_this) /
+            (n_previous + n_this);
+        previous.end_s = p.end_s;
+        previous.last = p.last;
+        previous.first = previous.last + 1 - static_cast<std::size_t>(n_previous + n_this);
+        return;
+      }
+    }
     plateaus.push_back(p);
   };
   std::size_t start = smooth;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <numbers>
 
 namespace cartsense::sensors {
 namespace {
@@ -19,6 +20,49 @@ std::string Fixed(double value, int decimals) {
   std::array<char, 64> buffer{};
   std::snprintf(buffer.data(), buffer.size(), "%.*f", decimals, value);
   return buffer.data();
+}
+
+// Whether a run of totals looks like a constant plus white noise of `sigma`:
+//  - its variance is at most `variance_ratio` times the noise's;
+//  - the change its least-squares line makes across the run is within `trend_sigma` of what
+//    noise alone gives (slow ramps: a hand lowering an item);
+//  - its power at 8-15 Hz (placement ringing, hand tremor) is at most `band_ratio` times the
+//    noise's (checked when the sample rate resolves that band).
+bool Quiet(const std::vector<double>& totals, double sigma, double sample_rate_hz,
+           const WeighChainParams& params) {
+  const auto n = static_cast<double>(totals.size());
+  if (totals.size() < 3) return false;
+  double mean = 0;
+  for (const double x : totals) mean += x / n;
+  double variance = 0, sxx = 0, sxy = 0;
+  const double centre = (n - 1) / 2;
+  for (std::size_t i = 0; i < totals.size(); ++i) {
+    const double k = static_cast<double>(i) - centre;
+    variance += (totals[i] - mean) * (totals[i] - mean) / (n - 1);
+    sxx += k * k;
+    sxy += k * (totals[i] - mean);
+  }
+  const double change = std::abs(sxy / sxx) * (n - 1);
+  const double change_sigma = sigma * (n - 1) / std::sqrt(sxx);
+  if (variance > params.stable_variance_ratio * sigma * sigma ||
+      change > params.stable_trend_sigma * change_sigma) {
+    return false;
+  }
+  if (params.stable_band_ratio > 0 && sample_rate_hz >= 32) {
+    constexpr std::array<double, 4> kBandHz = {8.0, 10.5, 13.0, 15.0};
+    const double noise_power = n * sigma * sigma;
+    for (const double hz : kBandHz) {
+      const double step = 2.0 * std::numbers::pi * hz / sample_rate_hz;
+      double re = 0, im = 0;
+      for (std::size_t i = 0; i < totals.size(); ++i) {
+        const double detrended = totals[i] - mean - sxy / sxx * (static_cast<double>(i) - centre);
+        re += detrended * std::cos(step * static_cast<double>(i));
+        im += detrended * std::sin(step * static_cast<double>(i));
+      }
+      if (re * re + im * im > params.stable_band_ratio * noise_power) return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -71,6 +115,7 @@ ConfigSchema WeighChainParams::Schema() {
   s.Number("confirm_ms", "ms").Range(0, 5000).Default(d.confirm_ms);
   s.Number("noise_per_cell_g", "g").Range(0.001, 100).Default(d.noise_per_cell_g);
   s.Number("stable_variance_ratio", "ratio").Range(1, 100).Default(d.stable_variance_ratio);
+  s.Number("stable_band_ratio", "ratio").Range(0, 1000).Default(d.stable_band_ratio);
   s.Number("stable_trend_sigma", "sigma").Range(0.5, 100).Default(d.stable_trend_sigma);
   s.Number("sample_gate_sigma", "sigma").Range(1, 100).Default(d.sample_gate_sigma);
   s.Number("reference_max_ms", "ms").Range(50, 60000).Default(d.reference_max_ms);
@@ -90,6 +135,7 @@ ConfigSchema WeighChainParams::Schema() {
   s.Number("min_capacity_g", "g").Range(0, 100000).Default(d.min_capacity_g);
   s.Number("min_cop_load_g", "g").Range(0, 100000).Default(d.min_cop_load_g);
   s.Integer("stuck_samples").Range(2, 1000).Default(d.stuck_samples);
+  s.Number("spike_threshold_g", "g").Range(1, 100000).Default(d.spike_threshold_g);
   s.Bool("spike_filter").Default(YAML::Node(d.spike_filter));
   s.String("calibration_file").Describe("the cart's calibration YAML (scale_calibration.h)");
   s.Section("calibration").Describe("the calibration inline instead of calibration_file");
@@ -99,7 +145,9 @@ ConfigSchema WeighChainParams::Schema() {
 Result<WeighChainParams> WeighChainParams::FromConfig(Config& config) {
   CS_RETURN_IF_ERROR(Schema().Validate(config));
   WeighChainParams p;
-  const std::array<std::pair<const char*, double*>, 22> numbers = {{
+  const std::array<std::pair<const char*, double*>, 24> numbers = {{
+      {"stable_band_ratio", &p.stable_band_ratio},
+      {"spike_threshold_g", &p.spike_threshold_g},
       {"sample_rate_hz", &p.sample_rate_hz},
       {"confirm_ms", &p.confirm_ms},
       {"settle_window_ms", &p.settle_window_ms},
@@ -402,11 +450,15 @@ WeighOutput WeighChain::ProcessSample(const LoadCellSample& sample) {
       ++cell.recent_count;
       if (cell.recent_count >= 3) {
         const auto& r = cell.recent;
-        value = std::max(std::min(r[0], r[1]), std::min(std::max(r[0], r[1]), r[2]));
-        // The middle of the three is the sample the median stands for.
-        const double middle = r[static_cast<std::size_t>((cell.recent_count - 2) % 3)];
-        if (std::abs(middle - value) > 10 * params_.noise_per_cell_g + 20)
+        const double median = std::max(std::min(r[0], r[1]), std::min(std::max(r[0], r[1]), r[2]));
+        // The middle of the three is the sample being judged: kept unless it sticks out from its
+        // neighbours (a plain median would also flatten the 8-15 Hz ringing and tremor that the
+        // stability test has to see).
+        value = r[static_cast<std::size_t>((cell.recent_count - 2) % 3)];
+        if (std::abs(value - median) > params_.spike_threshold_g) {
+          value = median;
           ++counters_.spikes_rejected;
+        }
       }
     }
     filtered[static_cast<std::size_t>(c)] = value;
@@ -439,28 +491,16 @@ WeighOutput WeighChain::ProcessSample(const LoadCellSample& sample) {
 
   bool stable = false;
   Loads window_mean{};
-  double window_total_sum2 = 0;
   if (window_count_ == window_size_ && !in_motion) {
     const int n = window_size_;
-    const int half = n / 2;
-    double sum = 0, sum2 = 0, first_half = 0, second_half = 0;
+    window_totals_.clear();
     // Oldest first: the ring starts at window_next_.
     for (int i = 0; i < n; ++i) {
       const Loads& loads = window_[static_cast<std::size_t>((window_next_ + i) % n)];
-      const double total = Total(loads);
-      sum += total;
-      sum2 += total * total;
-      if (i < half) first_half += total;
-      if (i >= n - half) second_half += total;
+      window_totals_.push_back(Total(loads));
       for (std::size_t c = 0; c < kCellCount; ++c) window_mean[c] += loads[c] / n;
     }
-    window_total_sum2 = sum2;
-    const double mean = sum / n;
-    const double variance = std::max(0.0, (sum2 - sum * mean) / (n - 1));
-    const double trend = std::abs(first_half - second_half) / half;
-    const double trend_sigma = sigma * std::sqrt(2.0 / half);
-    stable = variance <= params_.stable_variance_ratio * sigma * sigma &&
-             trend <= params_.stable_trend_sigma * trend_sigma;
+    stable = Quiet(window_totals_, sigma, params_.sample_rate_hz, params_);
   }
   if (!stable && !departure_t_.has_value() && have_reference_ && window_count_ == window_size_) {
     departure_t_ = t;
@@ -487,20 +527,16 @@ WeighOutput WeighChain::ProcessSample(const LoadCellSample& sample) {
           have_candidate_ = true;
           for (std::size_t c = 0; c < kCellCount; ++c)
             candidate_sum_[c] = window_mean[c] * window_size_;
-          candidate_total_sum2_ = window_total_sum2;
+          candidate_totals_ = window_totals_;
           candidate_samples_ = window_size_;
         } else {
           for (std::size_t c = 0; c < kCellCount; ++c) candidate_sum_[c] += filtered[c];
-          candidate_total_sum2_ += total_now * total_now;
+          candidate_totals_.push_back(total_now);
           ++candidate_samples_;
         }
-        // The whole span (window and confirmation) must be quiet too: a slow tremor can look
-        // still within one window near its peak.
-        const double span_mean = Total(candidate_sum_) / candidate_samples_;
-        const double span_variance =
-            (candidate_total_sum2_ - candidate_samples_ * span_mean * span_mean) /
-            (candidate_samples_ - 1);
-        if (span_variance > params_.stable_variance_ratio * sigma * sigma) {
+        // The whole span (window and confirmation) must be quiet too: a slow tremor or the slow
+        // start of a hand's ramp can look still within one window.
+        if (!Quiet(candidate_totals_, sigma, params_.sample_rate_hz, params_)) {
           have_candidate_ = false;
         } else if (candidate_samples_ >= window_size_ + confirm_samples_) {
           Loads after{};

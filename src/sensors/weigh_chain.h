@@ -1,9 +1,9 @@
 // The weigh chain: four load-cell streams in, weight events out.
 //
 //   raw counts -> grams per cell (calibration, temperature) -> creep compensation -> auto-zero
-//   -> spike rejection (median of 3 per cell) -> total, uncertainty and centre of pressure
-//   (4 cells, or 3 with the rigid-plate rule) -> stability (variance and trend over the settle
-//   window, no cart motion) -> WeightEvent between two stable states.
+//   -> spike rejection (per cell, against the median of 3) -> total, uncertainty and centre of
+//   pressure (4 cells, or 3 with the rigid-plate rule) -> stability (variance and trend over the
+//   settle window, no cart motion) -> WeightEvent between two stable states.
 //
 // Inputs:  LoadCellSample (80 or 10 samples/s), ImuSample (optional, ~100 Hz), bad-input reports
 //          from the serial decoder. Samples must come in increasing time; an out-of-order or
@@ -37,11 +37,12 @@ namespace cartsense::sensors {
 struct WeighChainParams {
   double sample_rate_hz = 80;          // nominal ADC rate (80 or 10)
   double settle_window_ms = 100;       // a stable state needs this long a quiet window
-  double min_event_g = 5;              // smaller changes between stable states are not events
+  double min_event_g = 7;              // smaller changes between stable states are not events
   double confirm_ms = 40;              // a new stable state must hold this long beyond the window
   double noise_per_cell_g = 1.0;       // expected RMS noise of one cell's sample
   double stable_variance_ratio = 2.5;  // window variance <= ratio * expected noise variance
-  double stable_trend_sigma = 3.5;     // first-half vs second-half mean, in sigmas of their diff
+  double stable_trend_sigma = 3.5;     // change along the least-squares line, in its sigmas
+  double stable_band_ratio = 5;        // 8-15 Hz power vs white noise's (0: off; 80 samples/s)
   double sample_gate_sigma = 4.0;      // a sample joins the stable reference within this many sigma
   double reference_max_ms = 2000;      // the stable reference averages at most this long
   double zero_tracking_band_g = 2.5;   // auto-zero acts while the stable total is within +-band
@@ -58,7 +59,8 @@ struct WeighChainParams {
   double min_capacity_g = 100;     // OIML R76 class III, e = 5 g: Min = 20 e
   double min_cop_load_g = 20;      // centre of pressure of the whole load from this load up
   int stuck_samples = 4;           // identical raw readings in a row that mean "stuck"
-  bool spike_filter = true;        // median of 3 per cell
+  bool spike_filter = true;        // per cell: a sample far from the median of 3 is replaced
+  double spike_threshold_g = 25;   // "far", per cell
 
   // Defaults suited to an ADC rate: 80 samples/s as above; 10 samples/s with a 300 ms window
   // and 0.5 g noise per cell.
@@ -185,7 +187,8 @@ class WeighChain {
   // A new stable state being confirmed: sums of its per-cell loads.
   bool have_candidate_ = false;
   Loads candidate_sum_{};
-  double candidate_total_sum2_ = 0;  // sum of squared totals, for the variance over the span
+  std::vector<double> candidate_totals_;  // totals over the span, oldest first
+  std::vector<double> window_totals_;     // scratch
   int candidate_samples_ = 0;
   int confirm_samples_ = 3;
 

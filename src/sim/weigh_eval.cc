@@ -34,7 +34,7 @@ PointMm RandomSpot(Draw& draw, const ScaleGeometry& geometry) {
           draw.Uniform(-0.45, 0.45) * geometry.cell_spacing_y_mm};
 }
 
-LoadChange MakeChange(Draw& draw, double t0_s, double mass_g, PointMm at) {
+LoadChange MakeChange(Draw& draw, double t0_s, double mass_g, PointMm at, double hand_press_max_g) {
   LoadChange change;
   change.t0_s = t0_s;
   change.mass_g = mass_g;
@@ -42,16 +42,17 @@ LoadChange MakeChange(Draw& draw, double t0_s, double mass_g, PointMm at) {
   const double m = std::abs(mass_g);
   if (mass_g > 0) {
     change.contact_s = draw.Uniform(0.1, 0.4);
-    change.hand_g = draw.Uniform(-0.2, 0.2) * m + draw.Uniform(-20, 40);
+    change.hand_g = draw.Uniform(-0.2, 0.2) * m + draw.Uniform(-0.5, 1.0) * hand_press_max_g;
     change.ring_g = draw.Sign() * (draw.Uniform(0.05, 0.3) * m + draw.Uniform(0, 5));
   } else {
     change.contact_s = draw.Uniform(0.15, 0.4);
-    change.hand_g = draw.Uniform(-0.15, 0.15) * m + draw.Uniform(-20, 30);
+    change.hand_g = draw.Uniform(-0.15, 0.15) * m + draw.Uniform(-0.5, 0.75) * hand_press_max_g;
     change.ring_g = draw.Sign() * (draw.Uniform(0.02, 0.15) * m + draw.Uniform(0, 3));
   }
   change.ring_hz = draw.Uniform(8, 15);
-  // The hand guiding the item trembles: 3 g + 4 % of what it holds or presses, 8-12 Hz.
-  change.tremor_g = 3 + 0.04 * (m + std::abs(change.hand_g));
+  // The hand guiding the item trembles: force tremor grows with the force (1 g + 4 % of what it
+  // holds or presses), 8-12 Hz.
+  change.tremor_g = 1 + 0.04 * (m + std::abs(change.hand_g));
   change.tremor_hz = draw.Uniform(8, 12);
   // Chosen so that the ringing alone falls within 2.5 g 150-400 ms after the hand lets go.
   const double settle_s = draw.Uniform(0.15, 0.4);
@@ -157,7 +158,7 @@ WeighScenario GenerateWeighScenario(const WeighScenarioOptions& options,
       const BasketItem item = basket[index];
       basket.erase(basket.begin() + static_cast<std::ptrdiff_t>(index));
       basket_g -= item.mass_g;
-      changes.push_back(MakeChange(draw, t, -item.mass_g, item.at));
+      changes.push_back(MakeChange(draw, t, -item.mass_g, item.at, options.hand_press_max_g));
       truth.delta_g = -item.mass_g;
       truth.at = item.at;
     } else {
@@ -167,8 +168,8 @@ WeighScenario GenerateWeighScenario(const WeighScenarioOptions& options,
         BasketItem item;
         item.mass_g = draw.LogUniform(options.mass_min_g, options.mass_max_g);
         item.at = RandomSpot(draw, model.geometry);
-        changes.push_back(
-            MakeChange(draw, t + (k == 0 ? 0.0 : draw.Uniform(0, 0.08)), item.mass_g, item.at));
+        changes.push_back(MakeChange(draw, t + (k == 0 ? 0.0 : draw.Uniform(0, 0.08)), item.mass_g,
+                                     item.at, options.hand_press_max_g));
         basket.push_back(item);
         basket_g += item.mass_g;
         truth.delta_g += item.mass_g;
@@ -208,9 +209,9 @@ Result<WeighEvalResult> RunWeighEval(const WeighEvalOptions& options) {
     Schedule session;
     const PointMm front_left = {-g.cell_spacing_x_mm / 4, -g.cell_spacing_y_mm / 4};
     const PointMm front_right = {g.cell_spacing_x_mm / 4, -g.cell_spacing_y_mm / 4};
-    session.changes.push_back(MakeChange(draw, 3.0, known_mass_g, front_left));
-    session.changes.push_back(MakeChange(draw, 8.0, -known_mass_g, front_left));
-    session.changes.push_back(MakeChange(draw, 11.0, known_mass_g, front_right));
+    session.changes.push_back(MakeChange(draw, 3.0, known_mass_g, front_left, 10));
+    session.changes.push_back(MakeChange(draw, 8.0, -known_mass_g, front_left, 10));
+    session.changes.push_back(MakeChange(draw, 11.0, known_mass_g, front_right, 10));
     std::vector<LoadCellSample> samples;
     LoadCellModel calibration_model(model, options.seed ^ 0x5eed0ca1ULL);
     calibration_model.Run(session, 16.0, [&](const LoadCellSample& s) { samples.push_back(s); },
@@ -237,14 +238,16 @@ Result<WeighEvalResult> RunWeighEval(const WeighEvalOptions& options) {
   scenario_options.true_events = options.true_events;
   scenario_options.fail_cell = options.fail_cell;
   scenario_options.fail_kind = options.fail_kind;
+  scenario_options.hand_press_max_g = options.hand_press_max_g;
   scenario_options.fail_at_event =
       static_cast<int>(options.fail_at_fraction * static_cast<double>(options.true_events));
   const WeighScenario scenario = GenerateWeighScenario(scenario_options, model, options.seed);
 
-  CS_ASSIGN_OR_RETURN(
-      sensors::WeighChain chain,
-      sensors::WeighChain::Create(sensors::WeighChainParams::ForSampleRate(options.sample_rate_hz),
-                                  calibration));
+  CS_ASSIGN_OR_RETURN(sensors::WeighChain chain,
+                      sensors::WeighChain::Create(
+                          options.chain_params.value_or(
+                              sensors::WeighChainParams::ForSampleRate(options.sample_rate_hz)),
+                          calibration));
   std::vector<sensors::WeightEvent> detected;
   std::set<std::string> messages;
   const auto collect = [&](const sensors::WeighOutput& out) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ struct WeighScenarioOptions {
   double multi_item_share = 0.10;  // of placements: 2-3 items within one settle window
   double short_gap_share = 0.30;   // gaps of 0.2-0.5 s after settle (else 0.5-3 s)
   double max_basket_g = 25000;
+  // The hand's own push on the item while setting it down or picking it up, beyond a share of
+  // the item's weight: drawn from [-0.5, 1] x this (g).
+  double hand_press_max_g = 10;
   // A cell failure during the run (cell < 0: none): at true event `fail_at_event`.
   int fail_cell = -1;
   CellFailure::Kind fail_kind = CellFailure::Kind::kStuck;
@@ -66,9 +70,12 @@ struct WeighEvalOptions {
   // Calibrate with the two-point routine on a simulated calibration session (else: the model's
   // exact calibration).
   bool calibrate = true;
+  double hand_press_max_g = 10;  // see WeighScenarioOptions
   int fail_cell = -1;
   CellFailure::Kind fail_kind = CellFailure::Kind::kStuck;
   double fail_at_fraction = 0.5;  // of the true events
+  // The chain's parameters; default WeighChainParams::ForSampleRate(sample_rate_hz).
+  std::optional<sensors::WeighChainParams> chain_params;
 };
 
 // Latencies, errors: all figures from matched events. Rates are fractions 0-1.
