@@ -31,5 +31,6 @@ struct CommandAction {
 void RegisterInfoCommands(CLI::App& app, CommandAction& action);     // version, doctor
 void RegisterWeighCommands(CLI::App& app, CommandAction& action);    // weigh-eval, calibrate-scale
 void RegisterSessionCommands(CLI::App& app, CommandAction& action);  // replay
+void RegisterSimCommands(CLI::App& app, CommandAction& action);      // sim
 
 }  // namespace cartsense::app

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   RegisterInfoCommands(app, action);
   RegisterWeighCommands(app, action);
   RegisterSessionCommands(app, action);
+  RegisterSimCommands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
