@@ -32,5 +32,6 @@ void RegisterInfoCommands(CLI::App& app, CommandAction& action);     // version,
 void RegisterWeighCommands(CLI::App& app, CommandAction& action);    // weigh-eval, calibrate-scale
 void RegisterSessionCommands(CLI::App& app, CommandAction& action);  // replay
 void RegisterSimCommands(CLI::App& app, CommandAction& action);      // sim
+void RegisterRecordCommands(CLI::App& app, CommandAction& action);   // record
 
 }  // namespace cartsense::app

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   RegisterWeighCommands(app, action);
   RegisterSessionCommands(app, action);
   RegisterSimCommands(app, action);
+  RegisterRecordCommands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

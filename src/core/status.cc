@@ -1,5 +1,7 @@
 #include "core/status.h"
 
+#include <system_error>
+
 namespace cartsense {
 
 std::string_view StatusCodeName(StatusCode code) {
@@ -53,5 +55,7 @@ Status Status::WithContext(std::string_view context) && {
   message_ = std::move(message);
   return std::move(*this);
 }
+
+std::string ErrnoMessage(int error_number) { return std::generic_category().message(error_number); }
 
 }  // namespace cartsense

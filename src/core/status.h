@@ -33,6 +33,9 @@ enum class StatusCode {
 
 std::string_view StatusCodeName(StatusCode code);
 
+// The text of an errno value (thread-safe, unlike std::strerror).
+std::string ErrnoMessage(int error_number);
+
 class [[nodiscard]] Status {
  public:
   Status() = default;

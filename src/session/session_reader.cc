@@ -44,8 +44,8 @@ class LineFileSource final : public PacketSource {
   using Wrapper = std::function<Result<Packet>(T)>;
 
   static Result<std::unique_ptr<LineFileSource>> Open(const std::string& path,
-                                                      std::string expected_header, Parser parse,
-                                                      Wrapper wrap) {
+                                                      const std::string& expected_header,
+                                                      Parser parse, Wrapper wrap) {
     auto source = std::unique_ptr<LineFileSource>(
         new LineFileSource(path, std::move(parse), std::move(wrap)));
     source->in_.open(path, std::ios::binary);

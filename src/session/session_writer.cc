@@ -23,10 +23,10 @@ namespace fs = std::filesystem;
 // fsync a file or folder by path; the manifest is only written once its data is durable.
 Status SyncPath(const std::string& path, bool directory) {
   const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd < 0) return UnavailableError(path + ": cannot open to sync: " + std::strerror(errno));
+  if (fd < 0) return UnavailableError(path + ": cannot open to sync: " + ErrnoMessage(errno));
   const int result = ::fsync(fd);
   ::close(fd);
-  if (result != 0) return UnavailableError(path + ": fsync failed: " + std::strerror(errno));
+  if (result != 0) return UnavailableError(path + ": fsync failed: " + ErrnoMessage(errno));
   return Status::Ok();
 }
 

@@ -168,4 +168,14 @@ TEST_F(CliTest, ReplayValidatesAndNamesTheDamagedFile) {
             3);
 }
 
+TEST_F(CliTest, RecordWithBadConfigIsAUsageErrorAndWritesNothing) {
+  std::ofstream(root_ / "cart.yaml") << "cart_id: c\nbasket: {width_mm: wide}\n";
+  const fs::path out = root_ / "recording";
+  EXPECT_EQ(
+      RunCartsense("record --config " + (root_ / "cart.yaml").string() + " --out " + out.string())
+          .exit_code,
+      2);
+  EXPECT_FALSE(fs::exists(out));
+}
+
 }  // namespace
