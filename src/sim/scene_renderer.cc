@@ -189,8 +189,8 @@ BasketCameraRenderer::BasketCameraRenderer(const CameraModel& camera, const Bask
     if (!visible) continue;
     const double shade = 0.8 + 0.1 * static_cast<double>(i);
     cv::fillConvexPoly(background_, quad, cv::Scalar(plastic * shade), cv::LINE_AA, 2);
-    // Horizontal ribs of the mesh.
-    for (double z = 40; z < h; z += 40) {
+    // Horizontal ribs of the mesh (few and soft: they cost JPEG bytes in every frame).
+    for (double z = 100; z < h; z += 100) {
       const cv::Vec3d a = walls[i][0] + (walls[i][3] - walls[i][0]) * (z / h);
       const cv::Vec3d b = walls[i][1] + (walls[i][2] - walls[i][1]) * (z / h);
       cv::line(background_, camera_.Project(a), camera_.Project(b),
@@ -206,7 +206,7 @@ BasketCameraRenderer::BasketCameraRenderer(const CameraModel& camera, const Bask
   for (double y = 12; y + 10 < d; y += slot_mm) {
     for (double x = 12; x + 10 < w; x += slot_mm) {
       cv::rectangle(floor, cv::Rect(static_cast<int>(x), static_cast<int>(y), 12, 12),
-                    cv::Scalar(plastic * 0.55), cv::FILLED);
+                    cv::Scalar(plastic * 0.8), cv::FILLED);
     }
   }
   for (int i = 0; i < 6; ++i) {  // scuffs
@@ -214,7 +214,7 @@ BasketCameraRenderer::BasketCameraRenderer(const CameraModel& camera, const Bask
     cv::circle(floor, centre, static_cast<int>(10 + 40 * unit(rng)), cv::Scalar(plastic * 1.15),
                cv::FILLED, cv::LINE_AA);
   }
-  cv::GaussianBlur(floor, floor, cv::Size(0, 0), 1.2);
+  cv::GaussianBlur(floor, floor, cv::Size(0, 0), 1.8);
   cv::warpPerspective(floor, background_, cv::Mat(camera_.PlaneToImage(0)), size, cv::INTER_LINEAR,
                       cv::BORDER_TRANSPARENT);
   // Light fall-off towards the corners of the image.
@@ -229,7 +229,7 @@ BasketCameraRenderer::BasketCameraRenderer(const CameraModel& camera, const Bask
     }
   }
   lit.convertTo(background_, CV_8UC3);
-  cv::GaussianBlur(background_, background_, cv::Size(0, 0), 0.7);
+  cv::GaussianBlur(background_, background_, cv::Size(0, 0), 1.0);
 }
 
 void BasketCameraRenderer::DrawShadow(cv::Mat& shade, const ItemView& item,
