@@ -15,3 +15,4 @@ endif()
 if(CARTSENSE_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+include(${CMAKE_CURRENT_LIST_DIR}/FindOpenVINOWheel.cmake)  # optional; vision falls back to OpenCV dnn
