@@ -180,7 +180,7 @@ Result<SerialRecord> ParseSerialLine(std::string_view line) {
     const int expected = HexDigit(check[0]) * 16 + HexDigit(check[1]);
     const int actual = SerialChecksum(body);
     if (expected != actual) {
-      std::array<char, 48> message{};
+      std::array<char, 64> message{};
       std::snprintf(message.data(), message.size(),
                     "checksum mismatch: line says %02X, bytes give %02X", expected, actual);
       return InvalidArgumentError(message.data());
