@@ -11,8 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "core/config.h"
 #include "sensors/scale_calibration.h"
 #include "sensors/serial_protocol.h"
+#include "sensors/weigh_chain.h"
 #include "sim/load_cell_model.h"
 #include "sim/weigh_eval.h"
 
@@ -124,6 +126,7 @@ void RegisterWeighCommands(CLI::App& app, CommandAction& action) {
     bool exact_calibration = false;
     bool check = false;
     std::string fail_kind = "stuck";
+    std::string chain_config;
   };
   auto eval = std::make_shared<EvalFlags>();
   eval->options.true_events = 5000;
@@ -146,6 +149,9 @@ void RegisterWeighCommands(CLI::App& app, CommandAction& action) {
       ->add_option("--fail-cell", eval->options.fail_cell, "Fail this cell (0-3) halfway through")
       ->check(CLI::Range(-1, 3));
   weigh_eval->add_option("--fail-kind", eval->fail_kind, "stuck or disconnected");
+  weigh_eval->add_option("--chain-config", eval->chain_config,
+                         "YAML file of weigh chain parameters (keys of WeighChainParams) instead "
+                         "of the defaults for the rate");
   weigh_eval->add_flag("--check", eval->check,
                        "Exit 1 unless precision, recall >= 0.999, within_mpe >= 0.995, "
                        "settle_to_event_ms_p95 <= 150 (80 samples/s) and cop_error_cm_p95 <= 3");
@@ -161,6 +167,17 @@ void RegisterWeighCommands(CLI::App& app, CommandAction& action) {
         return static_cast<int>(kExitUsage);
       }
       options.fail_kind = *kind;
+      if (!eval->chain_config.empty()) {
+        Result<Config> config = Config::LoadFile(eval->chain_config);
+        Result<sensors::WeighChainParams> params =
+            config.ok() ? sensors::WeighChainParams::FromConfig(*config)
+                        : Result<sensors::WeighChainParams>(config.status());
+        if (!params.ok()) {
+          std::cerr << "weigh-eval: " << params.status().message() << "\n";
+          return static_cast<int>(kExitUsage);
+        }
+        options.chain_params = *params;
+      }
       Result<sim::WeighEvalResult> result = sim::RunWeighEval(options);
       if (!result.ok()) {
         std::cerr << "weigh-eval: " << result.status().message() << "\n";

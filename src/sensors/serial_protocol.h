@@ -12,7 +12,7 @@
 // within the 24-bit range; *hh is an optional NMEA-style checksum (XOR of every byte before the
 // '*', two hex digits). Example:
 //
-//   L,1250000,8123456,-23456,120034,99887,T21.5*3F
+//   L,1250000,8123456,-23456,120034,99887,T21.5*21
 //
 // ParseSerialLine checks one line alone; SerialStreamDecoder also checks that timestamps of each
 // kind increase strictly, and says which line broke a rule.

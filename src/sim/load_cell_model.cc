@@ -137,16 +137,19 @@ double PhysicalSettleS(const std::vector<LoadChange>& changes, double tolerance_
     final_g += c.mass_g;
   }
   double settle = start;
-  for (double t = start; t <= end + 0.001; t += 0.0005) {
+  constexpr double kStepS = 0.0005;
+  const auto steps = static_cast<int64_t>((end + 0.001 - start) / kStepS);
+  for (int64_t step = 0; step <= steps; ++step) {
+    const double t = start + static_cast<double>(step) * kStepS;
     double force = 0;
     for (const LoadChange& c : changes) force += c.ForceAt(t);
-    if (std::abs(force - final_g) > tolerance_g) settle = t + 0.0005;
+    if (std::abs(force - final_g) > tolerance_g) settle = t + kStepS;
   }
   return settle;
 }
 
-LoadCellModel::LoadCellModel(LoadCellModelParams params, uint64_t seed)
-    : params_(std::move(params)), rng_(seed) {}
+LoadCellModel::LoadCellModel(const LoadCellModelParams& params, uint64_t seed)
+    : params_(params), rng_(seed) {}
 
 sensors::ScaleCalibration LoadCellModel::TrueCalibration() const {
   sensors::ScaleCalibration calibration;

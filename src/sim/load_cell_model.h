@@ -130,7 +130,7 @@ struct Schedule {
 // Produces samples for a schedule, in time order (load-cell and accelerometer interleaved).
 class LoadCellModel {
  public:
-  LoadCellModel(LoadCellModelParams params, uint64_t seed);
+  LoadCellModel(const LoadCellModelParams& params, uint64_t seed);
 
   using LoadSink = std::function<void(const LoadCellSample&)>;
   using ImuSink = std::function<void(const ImuSample&)>;
