@@ -3,7 +3,9 @@
 # OpenVINOConfig.cmake; we use its C API (openvino/c/openvino.h), whose ABI does not depend on the
 # libstdc++ string ABI the wheel was built with.
 #
-# Sets CARTSENSE_HAVE_OPENVINO and, when found, the imported target openvino::runtime::c.
+# Sets CARTSENSE_HAVE_OPENVINO and, when found, the imported target cartsense_openvino_c: only
+# libopenvino_c and its headers, so nothing of the C++ targets' interface (e.g. the wheel's
+# _GLIBCXX_USE_CXX11_ABI value) reaches our code.
 # -DOpenVINO_DIR=<path> overrides the venv; -DCARTSENSE_OPENVINO=OFF disables it (the vision
 # layer then has only the OpenCV dnn fallback).
 option(CARTSENSE_OPENVINO "Use OpenVINO (from the venv's PyPI wheel) when present" ON)
@@ -27,6 +29,16 @@ if(CARTSENSE_OPENVINO)
     find_package(OpenVINO CONFIG QUIET)
   endif()
   if(TARGET openvino::runtime::c)
+    get_target_property(_cartsense_ov_c_lib openvino::runtime::c IMPORTED_LOCATION_RELEASE)
+    get_target_property(_cartsense_ov_c_soname openvino::runtime::c IMPORTED_SONAME_RELEASE)
+    get_target_property(_cartsense_ov_include openvino::runtime::c INTERFACE_INCLUDE_DIRECTORIES)
+  endif()
+  if(_cartsense_ov_c_lib AND EXISTS "${_cartsense_ov_c_lib}")
+    add_library(cartsense_openvino_c SHARED IMPORTED GLOBAL)
+    set_target_properties(cartsense_openvino_c PROPERTIES
+      IMPORTED_LOCATION "${_cartsense_ov_c_lib}"
+      IMPORTED_SONAME "${_cartsense_ov_c_soname}"
+      INTERFACE_INCLUDE_DIRECTORIES "${_cartsense_ov_include}")
     set(CARTSENSE_HAVE_OPENVINO ON)
     message(STATUS "OpenVINO ${OpenVINO_VERSION} (C API) from ${OpenVINO_DIR}")
   else()

@@ -1,5 +1,6 @@
 #include "vision/inference_backend.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <numeric>
@@ -33,6 +34,13 @@ Result<std::unique_ptr<InferenceBackend>> OpenInferenceBackend(std::string_view 
                                                                const std::string& model_path,
                                                                const BackendOptions& options) {
   const std::string name = backend_name.empty() ? DefaultBackendName() : std::string(backend_name);
+  const std::vector<std::string> available = AvailableBackends();
+  if (std::find(available.begin(), available.end(), name) == available.end()) {
+    std::string known;
+    for (const std::string& backend : available) known += (known.empty() ? "" : ", ") + backend;
+    return InvalidArgumentError("unknown inference backend '" + name +
+                                "' (this build has: " + known + ")");
+  }
   if (options.threads < 1) {
     return InvalidArgumentError("inference threads must be >= 1, got " +
                                 std::to_string(options.threads));
@@ -41,16 +49,14 @@ Result<std::unique_ptr<InferenceBackend>> OpenInferenceBackend(std::string_view 
   if (!std::filesystem::is_regular_file(model_path, error)) {
     return NotFoundError("model file " + model_path + " does not exist");
   }
+  if (std::filesystem::path(model_path).extension() != ".onnx") {
+    return InvalidArgumentError("model file " + model_path + " is not an ONNX file (.onnx)");
+  }
   if (name == "opencv") return OpenOpenCvDnnBackend(model_path, options);
 #ifdef CARTSENSE_HAVE_OPENVINO
   if (name == "openvino") return OpenOpenVinoBackend(model_path, options);
 #endif
-  std::string known;
-  for (const std::string& available : AvailableBackends()) {
-    known += (known.empty() ? "" : ", ") + available;
-  }
-  return InvalidArgumentError("unknown inference backend '" + name + "' (this build has: " + known +
-                              ")");
+  return InternalError("backend '" + name + "' is listed but not wired");
 }
 
 }  // namespace cartsense

@@ -86,6 +86,11 @@ class EmbedderTest : public ::testing::Test {
       GTEST_SKIP() << "no bundle under models/recognizer and CARTSENSE_TEST_BUNDLE unset";
     }
   }
+  // The default backend can read the bundle: without OpenVINO in the build, the OpenCV
+  // fallback needs model.opencv.onnx.
+  bool DefaultBackendCanReadBundle() const {
+    return DefaultBackendName() != "opencv" || fs::exists(bundle_ + "/model.opencv.onnx");
+  }
   std::string bundle_;
 };
 
@@ -125,6 +130,7 @@ TEST_F(EmbedderTest, MatchesTheBundlesGoldenReference) {
 }
 
 TEST_F(EmbedderTest, AgreesWithOnnxruntimeInPythonOnDevImages) {
+  if (!DefaultBackendCanReadBundle()) GTEST_SKIP() << "OpenCV-only build, no model.opencv.onnx";
   if (!fs::exists(Python())) GTEST_SKIP() << "no .venv (./scripts/setup)";
   const std::vector<std::string> images = DevImages(64);
   ASSERT_EQ(images.size(), 64U);
@@ -171,6 +177,7 @@ TEST_F(EmbedderTest, AgreesWithOnnxruntimeInPythonOnDevImages) {
 }
 
 TEST_F(EmbedderTest, BatchEqualsSingleRuns) {
+  if (!DefaultBackendCanReadBundle()) GTEST_SKIP() << "OpenCV-only build, no model.opencv.onnx";
   auto embedder = OpenOrDie(bundle_, {});
   ASSERT_NE(embedder, nullptr);
   std::vector<cv::Mat> images;
@@ -236,6 +243,7 @@ TEST_F(EmbedderTest, OpenCvFallbackAgreesWithTheDefaultBackend) {
 
   auto opencv = OpenInferenceBackend("opencv", compat, {});
   ASSERT_TRUE(opencv.ok()) << opencv.status().ToString();
+  if (!DefaultBackendCanReadBundle()) GTEST_SKIP() << "OpenCV-only build: nothing to compare";
   auto reference = Embedder::Open(bundle_, Options("", "fp32"));
   ASSERT_TRUE(reference.ok());
   std::vector<cv::Mat> images;
@@ -269,10 +277,20 @@ TEST(InferenceBackendTest, ErrorsNameTheBackendAndTheFile) {
   zero_threads.threads = 0;
   auto threads = OpenInferenceBackend("", kRepo + "/README.md", zero_threads);
   EXPECT_FALSE(threads.ok());
+  auto not_onnx = OpenInferenceBackend("", kRepo + "/README.md", {});
+  ASSERT_FALSE(not_onnx.ok());
+  EXPECT_THAT(not_onnx.status().message(), HasSubstr("README.md"));
+  const std::string garbage_path = testing::TempDir() + "/garbage.onnx";
+  std::ofstream(garbage_path) << "not a model";
   for (const std::string& backend : AvailableBackends()) {
-    auto garbage = OpenInferenceBackend(backend, kRepo + "/README.md", {});
+#ifdef __SANITIZE_ADDRESS__
+    // OpenVINO probes every frontend library on a file it cannot read and unloads them; one
+    // leaks 8 bytes that LeakSanitizer cannot attribute (unknown module) to suppress it.
+    if (backend == "openvino") continue;
+#endif
+    auto garbage = OpenInferenceBackend(backend, garbage_path, {});
     ASSERT_FALSE(garbage.ok()) << backend;
-    EXPECT_THAT(garbage.status().message(), HasSubstr("README.md")) << backend;
+    EXPECT_THAT(garbage.status().message(), HasSubstr("garbage.onnx")) << backend;
   }
   EXPECT_EQ(BundleModelFile("b", "opencv", "int8").status().code(), StatusCode::kUnimplemented);
   EXPECT_FALSE(BundleModelFile("b", "", "fp16").ok());
