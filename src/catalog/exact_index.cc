@@ -1,0 +1,190 @@
+#include "catalog/exact_index.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <unordered_set>
+
+namespace cartsense::catalog {
+
+namespace {
+constexpr std::size_t kLanes = 16;  // independent accumulators: one AVX-512 register of floats
+}  // namespace
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define CS_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define CS_VECTOR_CLONES
+#endif
+
+CS_VECTOR_CLONES
+void DotRowsFp32(const float* rows, std::size_t count, std::size_t dimension, const float* query,
+                 float* out) {
+  const std::size_t body = dimension - dimension % kLanes;
+  for (std::size_t i = 0; i < count; ++i) {
+    const float* row = rows + i * dimension;
+    std::array<float, kLanes> lanes{};
+    for (std::size_t j = 0; j < body; j += kLanes) {
+      for (std::size_t lane = 0; lane < kLanes; ++lane) {
+        lanes[lane] += row[j + lane] * query[j + lane];
+      }
+    }
+    float sum = 0.0F;
+    for (const float lane : lanes) sum += lane;
+    for (std::size_t j = body; j < dimension; ++j) sum += row[j] * query[j];
+    out[i] = sum;
+  }
+}
+
+CS_VECTOR_CLONES
+void DotRowsInt8(const int8_t* rows, std::size_t count, std::size_t dimension, const int8_t* query,
+                 int32_t* out) {
+  const std::size_t body = dimension - dimension % kLanes;
+  for (std::size_t i = 0; i < count; ++i) {
+    const int8_t* row = rows + i * dimension;
+    std::array<int32_t, kLanes> lanes{};
+    for (std::size_t j = 0; j < body; j += kLanes) {
+      for (std::size_t lane = 0; lane < kLanes; ++lane) {
+        lanes[lane] += static_cast<int32_t>(row[j + lane]) * static_cast<int32_t>(query[j + lane]);
+      }
+    }
+    int32_t sum = 0;
+    for (const int32_t lane : lanes) sum += lane;
+    for (std::size_t j = body; j < dimension; ++j) {
+      sum += static_cast<int32_t>(row[j]) * static_cast<int32_t>(query[j]);
+    }
+    out[i] = sum;
+  }
+}
+
+float QuantizeInt8(std::span<const float> values, int8_t* out) {
+  float largest = 0.0F;
+  for (const float value : values) largest = std::max(largest, std::fabs(value));
+  const float scale = largest > 0.0F ? largest / 127.0F : 1.0F;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const float q = std::nearbyint(values[i] / scale);
+    out[i] = static_cast<int8_t>(std::clamp(q, -127.0F, 127.0F));
+  }
+  return scale;
+}
+
+ExactCosineIndex::ExactCosineIndex(int dimension, PrototypePrecision precision)
+    : dimension_(std::max(1, dimension)), precision_(precision) {}
+
+Result<std::vector<float>> ExactCosineIndex::Normalized(std::span<const float> vector) const {
+  if (vector.size() != static_cast<std::size_t>(dimension_)) {
+    return InvalidArgumentError("embedding has " + std::to_string(vector.size()) +
+                                " values, the index " + std::to_string(dimension_));
+  }
+  double sum = 0.0;
+  for (const float value : vector) {
+    if (!std::isfinite(value)) return InvalidArgumentError("embedding has a non-finite value");
+    sum += static_cast<double>(value) * static_cast<double>(value);
+  }
+  if (sum <= 0.0) return InvalidArgumentError("embedding is all zeros");
+  const double inverse = 1.0 / std::sqrt(sum);
+  std::vector<float> out(vector.size());
+  for (std::size_t i = 0; i < vector.size(); ++i) {
+    out[i] = static_cast<float>(static_cast<double>(vector[i]) * inverse);
+  }
+  return out;
+}
+
+Status ExactCosineIndex::Add(const std::string& product_id, std::span<const float> embedding) {
+  if (product_id.empty()) return InvalidArgumentError("empty product id");
+  CS_ASSIGN_OR_RETURN(const std::vector<float> unit,
+                      Normalized(embedding).WithContext("adding a prototype of " + product_id));
+  if (precision_ == PrototypePrecision::kFp32) {
+    rows_fp32_.insert(rows_fp32_.end(), unit.begin(), unit.end());
+  } else {
+    const std::size_t start = rows_int8_.size();
+    rows_int8_.resize(start + unit.size());
+    row_scales_.push_back(QuantizeInt8(unit, rows_int8_.data() + start));
+  }
+  ids_.push_back(product_id);
+  return Status::Ok();
+}
+
+Status ExactCosineIndex::Remove(const std::string& product_id) {
+  const auto dim = static_cast<std::size_t>(dimension_);
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < ids_.size(); ++i) {
+    if (ids_[i] == product_id) continue;
+    if (kept != i) {
+      ids_[kept] = std::move(ids_[i]);
+      if (precision_ == PrototypePrecision::kFp32) {
+        std::copy_n(rows_fp32_.begin() + static_cast<std::ptrdiff_t>(i * dim), dim,
+                    rows_fp32_.begin() + static_cast<std::ptrdiff_t>(kept * dim));
+      } else {
+        std::copy_n(rows_int8_.begin() + static_cast<std::ptrdiff_t>(i * dim), dim,
+                    rows_int8_.begin() + static_cast<std::ptrdiff_t>(kept * dim));
+        row_scales_[kept] = row_scales_[i];
+      }
+    }
+    ++kept;
+  }
+  if (kept == ids_.size()) return NotFoundError("no prototype of product " + product_id);
+  ids_.resize(kept);
+  if (precision_ == PrototypePrecision::kFp32) {
+    rows_fp32_.resize(kept * dim);
+  } else {
+    rows_int8_.resize(kept * dim);
+    row_scales_.resize(kept);
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<IndexMatch>> ExactCosineIndex::Search(std::span<const float> query,
+                                                         int k) const {
+  if (k < 1) return InvalidArgumentError("k must be >= 1");
+  CS_ASSIGN_OR_RETURN(const std::vector<float> unit, Normalized(query).WithContext("query"));
+  const std::size_t count = ids_.size();
+  const auto dim = static_cast<std::size_t>(dimension_);
+  std::vector<float> scores(count);
+  if (precision_ == PrototypePrecision::kFp32) {
+    DotRowsFp32(rows_fp32_.data(), count, dim, unit.data(), scores.data());
+  } else {
+    std::vector<int8_t> quantized(dim);
+    const float query_scale = QuantizeInt8(unit, quantized.data());
+    std::vector<int32_t> dots(count);
+    DotRowsInt8(rows_int8_.data(), count, dim, quantized.data(), dots.data());
+    for (std::size_t i = 0; i < count; ++i) {
+      scores[i] = static_cast<float>(dots[i]) * row_scales_[i] * query_scale;
+    }
+  }
+  // Ties broken by row order, so results are deterministic.
+  auto better = [&scores](std::size_t a, std::size_t b) {
+    return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
+  };
+  // The best `candidates` rows by one pass with a bounded heap (its top is the worst kept);
+  // usually one prototype per product, so 2k rows hold k distinct products. If they do not,
+  // double and scan again.
+  std::vector<IndexMatch> matches;
+  for (std::size_t candidates = std::min(count, static_cast<std::size_t>(k) * 2);;
+       candidates = std::min(count, candidates * 2)) {
+    std::vector<std::size_t> heap;
+    heap.reserve(candidates + 1);
+    for (std::size_t i = 0; i < count; ++i) {
+      if (heap.size() < candidates) {
+        heap.push_back(i);
+        std::push_heap(heap.begin(), heap.end(), better);
+      } else if (better(i, heap.front())) {
+        std::pop_heap(heap.begin(), heap.end(), better);
+        heap.back() = i;
+        std::push_heap(heap.begin(), heap.end(), better);
+      }
+    }
+    std::sort_heap(heap.begin(), heap.end(), better);
+    matches.clear();
+    std::unordered_set<std::string_view> seen;
+    for (const std::size_t row : heap) {
+      if (matches.size() == static_cast<std::size_t>(k)) break;
+      if (seen.insert(ids_[row]).second) matches.push_back({ids_[row], scores[row]});
+    }
+    if (matches.size() == static_cast<std::size_t>(k) || candidates == count) break;
+  }
+  return matches;
+}
+
+}  // namespace cartsense::catalog
