@@ -7,7 +7,8 @@
 //    bundle's own OpenCV preprocessing (tests/vision/reference_embeddings.py): cosine >= 0.999
 //    in fp32 on every image;
 //  - batches equal single runs; a corrupt or incomplete bundle is refused, naming the file;
-//  - the OpenCV dnn fallback agrees with the default backend.
+//  - the OpenCV dnn fallback (on model.opencv.onnx made at test time) agrees with onnxruntime's
+//    golden embedding and with the default backend.
 #include "vision/embedder.h"
 
 #include <cmath>
@@ -234,21 +235,42 @@ TEST_F(CorruptBundleTest, MissingFilesAreRefusedNamingTheFile) {
   EXPECT_THAT(embedder.status().message(), HasSubstr("manifest.json"));
 }
 
-TEST_F(EmbedderTest, OpenCvFallbackAgreesWithTheDefaultBackend) {
+TEST_F(EmbedderTest, OpenCvFallbackAgreesWithOnnxruntimeAndTheDefaultBackend) {
   if (!fs::exists(Python())) GTEST_SKIP() << "no .venv (./scripts/setup)";
   const std::string compat = testing::TempDir() + "/model.opencv.onnx";
   const std::string command = Python() + " " + kRepo + "/src/vision/opencv_compat_model.py " +
                               bundle_ + "/model.onnx " + compat;
   ASSERT_EQ(std::system(command.c_str()), 0) << command;  // NOLINT(concurrency-mt-unsafe)
-
   auto opencv = OpenInferenceBackend("opencv", compat, {});
   ASSERT_TRUE(opencv.ok()) << opencv.status().ToString();
-  if (!DefaultBackendCanReadBundle()) GTEST_SKIP() << "OpenCV-only build: nothing to compare";
+  auto spec = LoadPreprocessing(bundle_ + "/preprocessing.json");
+  ASSERT_TRUE(spec.ok());
+
+  // Against onnxruntime: the bundle's golden fp32 embedding.
+  std::ifstream file(bundle_ + "/golden.json");
+  const auto golden = nlohmann::json::parse(file);
+  auto golden_input =
+      PreprocessBatch({cv::imread(kRepo + "/" + golden["image"].get<std::string>())}, *spec);
+  ASSERT_TRUE(golden_input.ok());
+  auto golden_ours = (*opencv)->Run(*golden_input);
+  ASSERT_TRUE(golden_ours.ok()) << golden_ours.status().ToString();
+  NormalizeRows(*golden_ours);
+  const auto expected_golden = golden["model.onnx"]["embedding"].get<std::vector<float>>();
+  ASSERT_EQ(golden_ours->data.size(), expected_golden.size());
+  EXPECT_GE(Cosine(golden_ours->data.data(), expected_golden.data(), expected_golden.size()),
+            0.9999);
+
+  auto int8 = Embedder::Open(bundle_, Options("opencv", "int8"));
+  ASSERT_FALSE(int8.ok());
+  EXPECT_EQ(int8.status().code(), StatusCode::kUnimplemented);
+
+  // Against the default backend on a batch of dev images.
+  if (!DefaultBackendCanReadBundle()) return;  // OpenCV-only build
   auto reference = Embedder::Open(bundle_, Options("", "fp32"));
   ASSERT_TRUE(reference.ok());
   std::vector<cv::Mat> images;
   for (const std::string& path : DevImages(3)) images.push_back(cv::imread(path));
-  auto input = PreprocessBatch(images, (*reference)->preprocessing());
+  auto input = PreprocessBatch(images, *spec);
   ASSERT_TRUE(input.ok());
   auto ours = (*opencv)->Run(*input);
   ASSERT_TRUE(ours.ok()) << ours.status().ToString();
@@ -260,9 +282,6 @@ TEST_F(EmbedderTest, OpenCvFallbackAgreesWithTheDefaultBackend) {
   for (std::size_t i = 0; i < images.size(); ++i) {
     EXPECT_GE(Cosine(ours->data.data() + i * dim, expected->data.data() + i * dim, dim), 0.9999);
   }
-  auto int8 = Embedder::Open(bundle_, Options("opencv", "int8"));
-  ASSERT_FALSE(int8.ok());
-  EXPECT_EQ(int8.status().code(), StatusCode::kUnimplemented);
 }
 
 TEST(InferenceBackendTest, ErrorsNameTheBackendAndTheFile) {
