@@ -52,7 +52,7 @@ def make_compat(model_path: Path, out_path: Path, output: str = "embedding") -> 
             continue
         bounds = [float(initializers[name]) if name else None for name in node.input[1:]]
         del node.input[1:]
-        for key, value in zip(("min", "max"), bounds):
+        for key, value in zip(("min", "max"), bounds, strict=False):
             if value is not None:
                 node.attribute.append(helper.make_attribute(key, value))
     used = {name for node in graph.node for name in node.input}

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import onnxruntime as ort
-
 from cartsense_training.data import load_image_bgr
 from cartsense_training.preprocessing import Preprocessing, preprocess
 
@@ -22,8 +21,9 @@ def main(argv: list[str]) -> int:
     pre = Preprocessing.load(Path(bundle) / "preprocessing.json")
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
-    session = ort.InferenceSession(str(Path(bundle) / model_file), options,
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(Path(bundle) / model_file), options, providers=["CPUExecutionProvider"]
+    )
     lines = []
     for image in images:
         tensor = preprocess(load_image_bgr(Path(image)), pre)[None]
