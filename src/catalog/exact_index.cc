@@ -3,12 +3,61 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <unordered_set>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "core/checksum.h"
 
 namespace cartsense::catalog {
 
 namespace {
 constexpr std::size_t kLanes = 16;  // independent accumulators: one AVX-512 register of floats
+constexpr std::string_view kMagic = "CSEXIDX1";
+constexpr std::size_t kChecksumHexSize = 64;
+
+template <typename T>
+void Append(std::string& out, const T& value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof(T));  // NOLINT
+}
+
+// Reads fixed-size values from a byte string, failing (not reading past) at the end.
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
+  template <typename T>
+  bool Read(T& value) {
+    if (bytes_.size() - offset_ < sizeof(T)) return false;
+    std::memcpy(&value, bytes_.data() + offset_, sizeof(T));
+    offset_ += sizeof(T);
+    return true;
+  }
+  bool ReadBytes(std::size_t size, const char** data) {
+    if (bytes_.size() - offset_ < size) return false;
+    *data = bytes_.data() + offset_;
+    offset_ += size;
+    return true;
+  }
+  bool AtEnd() const { return offset_ == bytes_.size(); }
+
+ private:
+  std::string_view bytes_;
+  std::size_t offset_ = 0;
+};
+
+Status SyncPath(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);  // NOLINT
+  if (fd < 0) return UnavailableError(path + ": cannot open to fsync: " + ErrnoMessage(errno));
+  const int result = ::fsync(fd);
+  ::close(fd);
+  if (result != 0) return UnavailableError(path + ": fsync failed: " + ErrnoMessage(errno));
+  return Status::Ok();
+}
 }  // namespace
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
@@ -185,6 +234,100 @@ Result<std::vector<IndexMatch>> ExactCosineIndex::Search(std::span<const float> 
     if (matches.size() == static_cast<std::size_t>(k) || candidates == count) break;
   }
   return matches;
+}
+
+Status ExactCosineIndex::Save(const std::string& path) const {
+  namespace fs = std::filesystem;
+  std::string bytes(kMagic);
+  Append(bytes, static_cast<uint32_t>(dimension_));
+  Append(bytes, static_cast<uint32_t>(precision_ == PrototypePrecision::kInt8 ? 1 : 0));
+  Append(bytes, static_cast<uint64_t>(ids_.size()));
+  for (const std::string& id : ids_) {
+    Append(bytes, static_cast<uint32_t>(id.size()));
+    bytes += id;
+  }
+  if (precision_ == PrototypePrecision::kFp32) {
+    bytes.append(reinterpret_cast<const char*>(rows_fp32_.data()),  // NOLINT
+                 rows_fp32_.size() * sizeof(float));
+  } else {
+    bytes.append(reinterpret_cast<const char*>(rows_int8_.data()), rows_int8_.size());  // NOLINT
+    bytes.append(reinterpret_cast<const char*>(row_scales_.data()),                     // NOLINT
+                 row_scales_.size() * sizeof(float));
+  }
+  bytes += Sha256Hex(bytes);
+
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+    if (!file) return UnavailableError("cannot write " + temporary);
+    file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    file.flush();
+    if (!file) return UnavailableError("write failed: " + temporary);
+  }
+  CS_RETURN_IF_ERROR(SyncPath(temporary, false));
+  std::error_code error;
+  fs::rename(temporary, path, error);
+  if (error) return UnavailableError(path + ": rename failed: " + error.message());
+  const fs::path parent = fs::path(path).parent_path();
+  return SyncPath(parent.empty() ? "." : parent.string(), true);
+}
+
+Result<ExactCosineIndex> ExactCosineIndex::Load(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return NotFoundError("cannot read index " + path);
+  std::ostringstream buffer;
+  buffer << file.rdbuf();
+  const std::string bytes = buffer.str();
+  if (bytes.size() < kMagic.size() + kChecksumHexSize ||
+      std::string_view(bytes).substr(0, kMagic.size()) != kMagic) {
+    if (bytes.size() >= 7 && bytes.compare(0, 7, kMagic.substr(0, 7)) == 0) {
+      return InvalidArgumentError(path + ": unsupported index format version");
+    }
+    return DataLossError(path + ": not a cartsense exact index (bad header or truncated)");
+  }
+  const std::size_t body = bytes.size() - kChecksumHexSize;
+  if (Sha256Hex(std::string_view(bytes).substr(0, body)) != bytes.substr(body)) {
+    return DataLossError(path + ": checksum mismatch (corrupt or truncated index)");
+  }
+  Reader reader(std::string_view(bytes).substr(kMagic.size(), body - kMagic.size()));
+  uint32_t dimension = 0, precision = 0;
+  uint64_t count = 0;
+  if (!reader.Read(dimension) || !reader.Read(precision) || !reader.Read(count) || dimension == 0 ||
+      dimension > (1U << 16) || precision > 1 || count > (1ULL << 32)) {
+    return DataLossError(path + ": bad index header");
+  }
+  ExactCosineIndex index(static_cast<int>(dimension),
+                         precision == 1 ? PrototypePrecision::kInt8 : PrototypePrecision::kFp32);
+  const auto rows = static_cast<std::size_t>(count);
+  index.ids_.reserve(rows);
+  for (std::size_t i = 0; i < rows; ++i) {
+    uint32_t size = 0;
+    const char* data = nullptr;
+    if (!reader.Read(size) || !reader.ReadBytes(size, &data)) {
+      return DataLossError(path + ": truncated product ids");
+    }
+    index.ids_.emplace_back(data, size);
+  }
+  const std::size_t values = rows * dimension;
+  const char* data = nullptr;
+  if (precision == 0) {
+    if (!reader.ReadBytes(values * sizeof(float), &data)) {
+      return DataLossError(path + ": truncated rows");
+    }
+    index.rows_fp32_.resize(values);
+    std::memcpy(index.rows_fp32_.data(), data, values * sizeof(float));
+  } else {
+    if (!reader.ReadBytes(values, &data)) return DataLossError(path + ": truncated rows");
+    index.rows_int8_.resize(values);
+    std::memcpy(index.rows_int8_.data(), data, values);
+    if (!reader.ReadBytes(rows * sizeof(float), &data)) {
+      return DataLossError(path + ": truncated scales");
+    }
+    index.row_scales_.resize(rows);
+    std::memcpy(index.row_scales_.data(), data, rows * sizeof(float));
+  }
+  if (!reader.AtEnd()) return DataLossError(path + ": trailing bytes after the rows");
+  return index;
 }
 
 }  // namespace cartsense::catalog

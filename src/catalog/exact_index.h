@@ -42,6 +42,15 @@ class ExactCosineIndex {
   // The `k` best distinct products (fewer if the index holds fewer).
   Result<std::vector<IndexMatch>> Search(std::span<const float> query, int k) const;
 
+  // Saves to `path` atomically (temporary file, fsync, rename, fsync of the folder). Format
+  // version 1: "CSEXIDX1", u32 dimension, u32 precision (0 fp32, 1 int8), u64 prototype count,
+  // per prototype u32 id length + id bytes, then the rows (and int8 scales), little-endian
+  // native floats, then the sha256 hex of everything before it.
+  Status Save(const std::string& path) const;
+  // Loads a file written by Save; errors name the file (NotFound, DataLoss on a checksum
+  // mismatch or truncation, InvalidArgument on an unknown version or bad header).
+  static Result<ExactCosineIndex> Load(const std::string& path);
+
   int dimension() const { return dimension_; }
   PrototypePrecision precision() const { return precision_; }
   std::size_t prototype_count() const { return ids_.size(); }

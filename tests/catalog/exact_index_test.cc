@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 
@@ -157,6 +159,55 @@ TEST(ExactIndexTest, AddRemoveAndErrors) {
   auto none = empty.Search(std::vector<float>{1, 0, 0, 0}, 3);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+}
+
+TEST(ExactIndexTest, SavesAndLoadsWithChecksum) {
+  for (const PrototypePrecision precision :
+       {PrototypePrecision::kFp32, PrototypePrecision::kInt8}) {
+    std::mt19937 rng(3);
+    ExactCosineIndex index(100, precision);
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_TRUE(index.Add("product-" + std::to_string(i % 20), RandomVector(100, rng)).ok());
+    }
+    const std::string path = testing::TempDir() + "/exact_index_test.idx";
+    ASSERT_TRUE(index.Save(path).ok());
+    auto loaded = ExactCosineIndex::Load(path);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    EXPECT_EQ(loaded->prototype_count(), 50U);
+    EXPECT_EQ(loaded->precision(), precision);
+    const std::vector<float> query = RandomVector(100, rng);
+    auto a = index.Search(query, 5);
+    auto b = loaded->Search(query, 5);
+    ASSERT_TRUE(a.ok() && b.ok());
+    for (std::size_t r = 0; r < 5; ++r) {
+      EXPECT_EQ((*a)[r].product_id, (*b)[r].product_id);
+      EXPECT_EQ((*a)[r].score, (*b)[r].score);
+    }
+
+    std::string bytes;
+    {
+      std::ifstream file(path, std::ios::binary);
+      bytes.assign(std::istreambuf_iterator<char>(file), {});
+    }
+    auto write = [&path](const std::string& content) {
+      std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
+    };
+    std::string flipped = bytes;
+    flipped[bytes.size() / 2] ^= 0x01;
+    write(flipped);
+    auto corrupt = ExactCosineIndex::Load(path);
+    ASSERT_FALSE(corrupt.ok());
+    EXPECT_EQ(corrupt.status().code(), StatusCode::kDataLoss);
+    EXPECT_THAT(corrupt.status().message(), HasSubstr(path));
+    write(bytes.substr(0, bytes.size() - 100));
+    EXPECT_EQ(ExactCosineIndex::Load(path).status().code(), StatusCode::kDataLoss);
+    std::string other_version = bytes;
+    other_version[7] = '2';
+    write(other_version);
+    EXPECT_EQ(ExactCosineIndex::Load(path).status().code(), StatusCode::kInvalidArgument);
+    std::filesystem::remove(path);
+    EXPECT_EQ(ExactCosineIndex::Load(path).status().code(), StatusCode::kNotFound);
+  }
 }
 
 }  // namespace
