@@ -67,23 +67,60 @@ Status SyncPath(const std::string& path, bool directory) {
 #define CS_VECTOR_CLONES
 #endif
 
+namespace {
+// One row's dot product: kLanes independent partial sums, then their total.
+inline float DotRow(const float* row, const float* query, std::size_t dimension, std::size_t body) {
+  std::array<float, kLanes> lanes{};
+  for (std::size_t j = 0; j < body; j += kLanes) {
+    for (std::size_t lane = 0; lane < kLanes; ++lane) {
+      lanes[lane] += row[j + lane] * query[j + lane];
+    }
+  }
+  float sum = 0.0F;
+  for (const float lane : lanes) sum += lane;
+  for (std::size_t j = body; j < dimension; ++j) sum += row[j] * query[j];
+  return sum;
+}
+}  // namespace
+
+// Four rows per pass with their own accumulators: four independent FMA chains hide the FMA
+// latency, and each query load serves four rows.
 CS_VECTOR_CLONES
 void DotRowsFp32(const float* rows, std::size_t count, std::size_t dimension, const float* query,
                  float* out) {
   const std::size_t body = dimension - dimension % kLanes;
-  for (std::size_t i = 0; i < count; ++i) {
-    const float* row = rows + i * dimension;
-    std::array<float, kLanes> lanes{};
+  std::size_t i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const float* r0 = rows + i * dimension;
+    const float* r1 = r0 + dimension;
+    const float* r2 = r1 + dimension;
+    const float* r3 = r2 + dimension;
+    std::array<float, kLanes> a0{}, a1{}, a2{}, a3{};
     for (std::size_t j = 0; j < body; j += kLanes) {
       for (std::size_t lane = 0; lane < kLanes; ++lane) {
-        lanes[lane] += row[j + lane] * query[j + lane];
+        const float q = query[j + lane];
+        a0[lane] += r0[j + lane] * q;
+        a1[lane] += r1[j + lane] * q;
+        a2[lane] += r2[j + lane] * q;
+        a3[lane] += r3[j + lane] * q;
       }
     }
-    float sum = 0.0F;
-    for (const float lane : lanes) sum += lane;
-    for (std::size_t j = body; j < dimension; ++j) sum += row[j] * query[j];
-    out[i] = sum;
+    std::array<float, 4> sums{};
+    for (std::size_t lane = 0; lane < kLanes; ++lane) {
+      sums[0] += a0[lane];
+      sums[1] += a1[lane];
+      sums[2] += a2[lane];
+      sums[3] += a3[lane];
+    }
+    for (std::size_t j = body; j < dimension; ++j) {
+      sums[0] += r0[j] * query[j];
+      sums[1] += r1[j] * query[j];
+      sums[2] += r2[j] * query[j];
+      sums[3] += r3[j] * query[j];
+    }
+    std::copy(sums.begin(), sums.end(), out + i);
   }
+  for (; i < count; ++i) out[i] = DotRow(rows + i * dimension, query, dimension, body);
 }
 
 CS_VECTOR_CLONES
