@@ -3,6 +3,10 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
+#include <string_view>
+#include <vector>
+
+#include <opencv2/imgcodecs.hpp>
 
 #include "core/log.h"
 #include "core/time.h"
@@ -15,6 +19,7 @@ namespace cartsense::service {
 namespace {
 
 constexpr std::size_t kMaxProblemsKept = 20;
+constexpr int kJpegQuality = 85;
 const char* const kCellNames[] = {"front_left", "front_right", "back_left", "back_right"};
 
 ConfigSchema TopSchema() {
@@ -159,8 +164,10 @@ Recorder::~Recorder() {
 bool Recorder::running() const { return readers_running_.load() > 0 && !stop_.load(); }
 
 void Recorder::Problem(const std::string& text) {
-  std::lock_guard lock(summary_mutex_);
-  if (summary_.problems.size() < kMaxProblemsKept) summary_.problems.push_back(text);
+  {
+    std::lock_guard lock(summary_mutex_);
+    if (summary_.problems.size() < kMaxProblemsKept) summary_.problems.push_back(text);
+  }
   Log().warn("record: {}", text);
 }
 
@@ -245,24 +252,25 @@ void Recorder::SerialLoop(const std::shared_ptr<sensors::SerialPort>& port) {
                                    ? std::get<LoadCellSample>(*record).t
                                    : std::get<ImuSample>(*record).t;
     if (!bridge_to_host) bridge_to_host = clock.Now() - bridge_t;
-    std::lock_guard lock(writer_mutex_);
+    // Locks are never nested: the writer's, then (released) the summary's.
     Status written;
-    if (auto* sample = std::get_if<LoadCellSample>(&*record)) {
-      sample->t = sample->t + *bridge_to_host;
-      written = writer_->AddLoadCell(*sample);
-      if (written.ok()) {
-        std::lock_guard summary_lock(summary_mutex_);
-        ++summary_.load_cell_samples;
-      }
-    } else if (auto* imu = std::get_if<ImuSample>(&*record)) {
-      imu->t = imu->t + *bridge_to_host;
-      written = writer_->AddImu(*imu);
-      if (written.ok()) {
-        std::lock_guard summary_lock(summary_mutex_);
-        ++summary_.imu_samples;
+    const bool is_load_cell = std::holds_alternative<LoadCellSample>(*record);
+    {
+      std::lock_guard lock(writer_mutex_);
+      if (auto* sample = std::get_if<LoadCellSample>(&*record)) {
+        sample->t = sample->t + *bridge_to_host;
+        written = writer_->AddLoadCell(*sample);
+      } else if (auto* imu = std::get_if<ImuSample>(&*record)) {
+        imu->t = imu->t + *bridge_to_host;
+        written = writer_->AddImu(*imu);
       }
     }
-    if (!written.ok()) Problem("load cells: " + written.message());
+    if (!written.ok()) {
+      Problem("load cells: " + written.message());
+      continue;
+    }
+    std::lock_guard summary_lock(summary_mutex_);
+    ++(is_load_cell ? summary_.load_cell_samples : summary_.imu_samples);
   }
   readers_running_.fetch_sub(1);
   stop_.store(true);  // without load cells there is no session worth recording further
@@ -279,8 +287,20 @@ void Recorder::CameraLoop(std::size_t index,
       }
       break;
     }
-    std::lock_guard lock(writer_mutex_);
-    const Status written = writer_->AddFrame(info.id, frame->t, 0, frame->image);
+    // Encode outside the writer's lock (the slow part), then store the bytes.
+    std::vector<uchar> jpeg;
+    if (frame->image.empty() ||
+        !cv::imencode(".jpg", frame->image, jpeg, {cv::IMWRITE_JPEG_QUALITY, kJpegQuality})) {
+      Problem("camera " + info.name + ": frame cannot be encoded as JPEG");
+      continue;
+    }
+    Status written;
+    {
+      std::lock_guard lock(writer_mutex_);
+      written = writer_->AddFrameJpeg(
+          info.id, frame->t, 0,
+          std::string_view(reinterpret_cast<const char*>(jpeg.data()), jpeg.size()));
+    }
     if (!written.ok()) {
       Problem("camera " + info.name + ": " + written.message());
       continue;

@@ -190,7 +190,8 @@ BasketCameraRenderer::BasketCameraRenderer(const CameraModel& camera, const Bask
     const double shade = 0.8 + 0.1 * static_cast<double>(i);
     cv::fillConvexPoly(background_, quad, cv::Scalar(plastic * shade), cv::LINE_AA, 2);
     // Horizontal ribs of the mesh (few and soft: they cost JPEG bytes in every frame).
-    for (double z = 100; z < h; z += 100) {
+    for (int rib = 1; 100.0 * rib < h; ++rib) {
+      const double z = 100.0 * rib;
       const cv::Vec3d a = walls[i][0] + (walls[i][3] - walls[i][0]) * (z / h);
       const cv::Vec3d b = walls[i][1] + (walls[i][2] - walls[i][1]) * (z / h);
       cv::line(background_, camera_.Project(a), camera_.Project(b),
@@ -203,8 +204,10 @@ BasketCameraRenderer::BasketCameraRenderer(const CameraModel& camera, const Bask
   // Floor texture at 1 px per mm: plastic with a grid of slots, slightly uneven.
   cv::Mat floor(static_cast<int>(d), static_cast<int>(w), CV_8UC3, cv::Scalar(plastic));
   const double slot_mm = 22;
-  for (double y = 12; y + 10 < d; y += slot_mm) {
-    for (double x = 12; x + 10 < w; x += slot_mm) {
+  for (int row = 0; 12 + slot_mm * row + 10 < d; ++row) {
+    const double y = 12 + slot_mm * row;
+    for (int column = 0; 12 + slot_mm * column + 10 < w; ++column) {
+      const double x = 12 + slot_mm * column;
       cv::rectangle(floor, cv::Rect(static_cast<int>(x), static_cast<int>(y), 12, 12),
                     cv::Scalar(plastic * 0.8), cv::FILLED);
     }

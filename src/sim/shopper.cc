@@ -449,20 +449,23 @@ class Planner {
     const RandomMix& m = options_.mix;
     const double total =
         m.scan_then_place + m.place_without_scan + m.produce_weighed + m.swap + m.multi_drop;
-    double u = Uniform(0, total);
+    const double u = Uniform(0, total);
     const int left = options_.items - placed_products_;
-    if ((u -= m.scan_then_place) < 0) {
+    // Cumulative shares pick the behaviour; a multi-drop needs two items left, else the shopper
+    // scans and places the last one.
+    const double place_without_scan_edge = m.scan_then_place + m.place_without_scan;
+    const double produce_edge = place_without_scan_edge + m.produce_weighed;
+    const double swap_edge = produce_edge + m.swap;
+    if (u < m.scan_then_place || (u >= swap_edge && left < 2)) {
       ScanThenPlace(PickPackaged(), true, Behaviour::kScanThenPlace);
-    } else if ((u -= m.place_without_scan) < 0) {
+    } else if (u < place_without_scan_edge) {
       ScanThenPlace(PickPackaged(), false, Behaviour::kPlaceWithoutScan);
-    } else if ((u -= m.produce_weighed) < 0) {
+    } else if (u < produce_edge) {
       ProduceWeighed(PickLoose());
-    } else if ((u -= m.swap) < 0) {
+    } else if (u < swap_edge) {
       Swap();
-    } else if (left >= 2) {
-      MultiDrop(std::min(left, 2 + Below(2)));
     } else {
-      ScanThenPlace(PickPackaged(), true, Behaviour::kScanThenPlace);
+      MultiDrop(std::min(left, 2 + Below(2)));
     }
     if (Chance(m.remove_item)) Remove(false);
     if (Chance(m.bump_push)) Bump();
