@@ -27,7 +27,7 @@ struct SimCommandOptions {
   uint64_t seed = 1;
   std::string out;
   std::string catalogue;
-  int jpeg_quality = 70;
+  int jpeg_quality = 55;
   int threads = 2;
   bool list = false;
 };

@@ -26,7 +26,7 @@ struct SimOptions {
   PlanOptions plan;
   std::string out_dir;
   std::string images_label;  // how the split file is named in truth.json
-  int jpeg_quality = 70;
+  int jpeg_quality = 55;
   double basket_fps = 15;
   double scanner_fps = 15;
   double clip_pad_s = 0.15;  // event-triggered clips start this long before a motion, end after
