@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "core/checksum.h"
+#include "core/text.h"
 
 namespace cartsense::catalog {
 namespace {
@@ -86,20 +87,6 @@ class RowErrors {
   const std::string& source_;
   std::size_t line_;
 };
-
-std::vector<std::string_view> SplitFields(std::string_view line) {
-  std::vector<std::string_view> fields;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = line.find(',', start);
-    if (comma == std::string_view::npos) {
-      fields.push_back(line.substr(start));
-      return fields;
-    }
-    fields.push_back(line.substr(start, comma - start));
-    start = comma + 1;
-  }
-}
 
 Result<int64_t> ParseNonNegativeInt(std::string_view text, int64_t max, const RowErrors& errors,
                                     std::string_view field) {
@@ -350,7 +337,7 @@ Result<Catalogue> Catalogue::Parse(std::string_view text, const std::string& sou
       if (rest.find_first_not_of("\r\n") == std::string_view::npos) break;
       return errors.Row("blank line inside the catalogue");
     }
-    const std::vector<std::string_view> fields = SplitFields(line);
+    const std::vector<std::string_view> fields = SplitCommas(line);
     if (!header_seen) {
       header_seen = true;
       bool header_ok = fields.size() == kColumns.size();

@@ -7,26 +7,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
+
 namespace cartsense::session {
 namespace {
 
 using nlohmann::json;
 
 // ---- field helpers ------------------------------------------------------------------------------
-
-std::vector<std::string_view> SplitCommas(std::string_view line) {
-  std::vector<std::string_view> fields;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = line.find(',', start);
-    if (comma == std::string_view::npos) {
-      fields.push_back(line.substr(start));
-      return fields;
-    }
-    fields.push_back(line.substr(start, comma - start));
-    start = comma + 1;
-  }
-}
 
 Status ExpectFields(const std::vector<std::string_view>& fields, std::size_t want,
                     std::string_view header) {
