@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "core/checksum.h"
+#include "core/gtin.h"
 #include "core/text.h"
 
 namespace cartsense::catalog {
@@ -39,37 +40,6 @@ enum Column : std::size_t {
   kIconicImage,
 };
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-bool AllDigits(std::string_view s) {
-  if (s.empty()) return false;
-  for (const char c : s) {
-    if (!IsDigit(c)) return false;
-  }
-  return true;
-}
-
-// A field value quoted for an error message: bounded in length, non-printable bytes escaped, so
-// a hostile file cannot flood the log or put control characters into it.
-std::string Quote(std::string_view value) {
-  constexpr std::size_t kMaxShown = 40;
-  std::string out = "'";
-  for (std::size_t i = 0; i < value.size() && i < kMaxShown; ++i) {
-    const auto byte = static_cast<unsigned char>(value[i]);
-    if (byte < 0x20 || byte == 0x7f) {
-      static constexpr std::string_view kHex = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[byte >> 4U];
-      out += kHex[byte & 0xfU];
-    } else {
-      out += value[i];
-    }
-  }
-  if (value.size() > kMaxShown) out += "...";
-  out += "'";
-  return out;
-}
-
 // Errors read "source:line: field: message".
 class RowErrors {
  public:
@@ -91,12 +61,13 @@ class RowErrors {
 Result<int64_t> ParseNonNegativeInt(std::string_view text, int64_t max, const RowErrors& errors,
                                     std::string_view field) {
   if (!AllDigits(text)) {
-    return errors.At(field, "expected a non-negative integer, found " + Quote(text));
+    return errors.At(field, "expected a non-negative integer, found " + QuoteForMessage(text));
   }
   int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value > max) {
-    return errors.At(field, Quote(text) + " is out of range (at most " + std::to_string(max) + ")");
+    return errors.At(
+        field, QuoteForMessage(text) + " is out of range (at most " + std::to_string(max) + ")");
   }
   return value;
 }
@@ -125,7 +96,7 @@ Result<double> ParseDouble(std::string_view text, const RowErrors& errors, std::
       return value;
     }
   }
-  return errors.At(field, "expected a decimal number of grams, found " + Quote(text));
+  return errors.At(field, "expected a decimal number of grams, found " + QuoteForMessage(text));
 }
 
 Status CheckId(std::string_view id, const RowErrors& errors) {
@@ -133,14 +104,15 @@ Status CheckId(std::string_view id, const RowErrors& errors) {
   for (const char c : id) {
     const bool ok = (c >= 'a' && c <= 'z') || IsDigit(c) || c == '-' || c == '_';
     if (!ok) {
-      return errors.At("product_id", Quote(id) + " may hold only a-z, 0-9, '-' and '_'");
+      return errors.At("product_id", QuoteForMessage(id) + " may hold only a-z, 0-9, '-' and '_'");
     }
   }
   return Status::Ok();
 }
 
 Status CheckGtinField(std::string_view gtin, const RowErrors& errors) {
-  if (!AllDigits(gtin)) return errors.At("gtin", "expected 13 digits, found " + Quote(gtin));
+  if (!AllDigits(gtin))
+    return errors.At("gtin", "expected 13 digits, found " + QuoteForMessage(gtin));
   if (gtin.size() != 13) {
     std::string hint;
     if (gtin.size() == 12) hint = " (write a UPC-A code as GTIN-13: a leading 0)";
@@ -159,20 +131,21 @@ Status CheckGtinField(std::string_view gtin, const RowErrors& errors) {
 Status CheckIconicImage(std::string_view path, const RowErrors& errors) {
   if (path.empty()) return Status::Ok();
   if (path.front() == '/' || path.front() == '\\') {
-    return errors.At("iconic_image", Quote(path) + " must be relative to the dataset root");
+    return errors.At("iconic_image",
+                     QuoteForMessage(path) + " must be relative to the dataset root");
   }
   std::size_t start = 0;
   while (start <= path.size()) {
     std::size_t slash = path.find('/', start);
     if (slash == std::string_view::npos) slash = path.size();
     if (path.substr(start, slash - start) == "..") {
-      return errors.At("iconic_image", Quote(path) + " must not leave the dataset root");
+      return errors.At("iconic_image", QuoteForMessage(path) + " must not leave the dataset root");
     }
     start = slash + 1;
   }
   for (const char c : path) {
     if (static_cast<unsigned char>(c) < 0x20) {
-      return errors.At("iconic_image", Quote(path) + " holds a control character");
+      return errors.At("iconic_image", QuoteForMessage(path) + " holds a control character");
     }
   }
   return Status::Ok();
@@ -182,7 +155,7 @@ Status CheckText(std::string_view text, std::string_view field, const RowErrors&
   if (text.empty()) return errors.At(field, "is empty");
   for (const char c : text) {
     if (static_cast<unsigned char>(c) < 0x20 || c == '"') {
-      return errors.At(field, Quote(text) + " holds a control character or a quote");
+      return errors.At(field, QuoteForMessage(text) + " holds a control character or a quote");
     }
   }
   return Status::Ok();
@@ -205,102 +178,6 @@ std::string FormatGrams(double grams) {
 }
 
 }  // namespace
-
-int GtinCheckDigit(std::string_view digits_without_check) {
-  if (!AllDigits(digits_without_check)) return -1;
-  // GS1 mod 10: weights 3, 1, 3, ... from the rightmost digit (the one next to the check digit).
-  int sum = 0;
-  int weight = 3;
-  for (auto it = digits_without_check.rbegin(); it != digits_without_check.rend(); ++it) {
-    sum += (*it - '0') * weight;
-    weight = 4 - weight;
-  }
-  return (10 - sum % 10) % 10;
-}
-
-bool HasValidGtinCheckDigit(std::string_view digits) {
-  const std::size_t n = digits.size();
-  if (n != 8 && n != 12 && n != 13 && n != 14) return false;
-  if (!AllDigits(digits)) return false;
-  return GtinCheckDigit(digits.substr(0, n - 1)) == digits.back() - '0';
-}
-
-namespace {
-
-// UPC-E (number system, six digits, check) to the 12-digit UPC-A it abbreviates (GS1 General
-// Specifications, zero suppression): the last of the six digits says where the zeros went.
-std::string ExpandUpcE(std::string_view upc_e) {
-  const std::string_view d = upc_e.substr(1, 6);
-  std::string manufacturer;
-  std::string item;
-  switch (d[5]) {
-    case '0':
-    case '1':
-    case '2':
-      manufacturer = std::string{d[0], d[1], d[5], '0', '0'};
-      item = std::string{'0', '0', d[2], d[3], d[4]};
-      break;
-    case '3':
-      manufacturer = std::string{d[0], d[1], d[2], '0', '0'};
-      item = std::string{'0', '0', '0', d[3], d[4]};
-      break;
-    case '4':
-      manufacturer = std::string{d[0], d[1], d[2], d[3], '0'};
-      item = std::string{'0', '0', '0', '0', d[4]};
-      break;
-    default:
-      manufacturer = std::string(d.substr(0, 5));
-      item = std::string{'0', '0', '0', '0', d[5]};
-      break;
-  }
-  return std::string(1, upc_e[0]) + manufacturer + item + std::string(1, upc_e[7]);
-}
-
-}  // namespace
-
-Result<std::string> NormalizeGtin(std::string_view digits) {
-  if (!AllDigits(digits)) {
-    return InvalidArgumentError("GTIN " + Quote(digits) + ": expected digits only");
-  }
-  switch (digits.size()) {
-    case 8: {
-      // Eight digits are either UPC-E or EAN-8; the symbology is not in the digits. UPC-E has
-      // number system 0 or 1 and its check digit is that of the expanded UPC-A; take that reading
-      // first, else EAN-8.
-      if (digits[0] == '0' || digits[0] == '1') {
-        std::string upc_a = ExpandUpcE(digits);
-        if (HasValidGtinCheckDigit(upc_a)) return "0" + upc_a;
-      }
-      if (HasValidGtinCheckDigit(digits)) return std::string(digits);
-      return InvalidArgumentError("GTIN " + Quote(digits) +
-                                  ": check digit is wrong for both UPC-E and EAN-8");
-    }
-    case 12:
-    case 13:
-    case 14: {
-      if (!HasValidGtinCheckDigit(digits)) {
-        const int expected = GtinCheckDigit(digits.substr(0, digits.size() - 1));
-        return InvalidArgumentError("GTIN " + Quote(digits) + ": check digit is " +
-                                    std::string(1, digits.back()) + ", expected " +
-                                    std::to_string(expected));
-      }
-      if (digits.size() == 12) return "0" + std::string(digits);
-      if (digits.size() == 14) {
-        if (digits[0] != '0') {
-          return InvalidArgumentError("GTIN " + Quote(digits) +
-                                      ": a GTIN-14 with indicator digit " +
-                                      std::string(1, digits[0]) + " names a case, not an item");
-        }
-        return std::string(digits.substr(1));
-      }
-      return std::string(digits);
-    }
-    default:
-      return InvalidArgumentError("GTIN " + Quote(digits) +
-                                  ": expected 8, 12, 13 or 14 digits, found " +
-                                  std::to_string(digits.size()));
-  }
-}
 
 Result<Catalogue> Catalogue::Load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -350,7 +227,7 @@ Result<Catalogue> Catalogue::Parse(std::string_view text, const std::string& sou
           expected += expected.empty() ? "" : ",";
           expected += column;
         }
-        return errors.At("header", "expected '" + expected + "', found " + Quote(line));
+        return errors.At("header", "expected '" + expected + "', found " + QuoteForMessage(line));
       }
       continue;
     }
@@ -380,7 +257,8 @@ Result<Catalogue> Catalogue::Parse(std::string_view text, const std::string& sou
     } else if (fields[kSoldBy] == "kg") {
       product.sold_by = SoldBy::kWeight;
     } else {
-      return errors.At("sold_by", "expected 'unit' or 'kg', found " + Quote(fields[kSoldBy]));
+      return errors.At("sold_by",
+                       "expected 'unit' or 'kg', found " + QuoteForMessage(fields[kSoldBy]));
     }
 
     if (!fields[kGtin].empty()) {
@@ -395,7 +273,7 @@ Result<Catalogue> Catalogue::Parse(std::string_view text, const std::string& sou
     if (!fields[kPlu].empty()) {
       const std::string_view plu = fields[kPlu];
       if (!AllDigits(plu) || (plu.size() != 4 && plu.size() != 5)) {
-        return errors.At("plu", "expected 4 or 5 digits, found " + Quote(plu));
+        return errors.At("plu", "expected 4 or 5 digits, found " + QuoteForMessage(plu));
       }
       product.plu = std::string(plu);
     }
@@ -410,15 +288,15 @@ Result<Catalogue> Catalogue::Parse(std::string_view text, const std::string& sou
         !(currency[1] >= 'A' && currency[1] <= 'Z') ||
         !(currency[2] >= 'A' && currency[2] <= 'Z')) {
       return errors.At("currency",
-                       "expected an ISO 4217 code like 'SEK', found " + Quote(currency));
+                       "expected an ISO 4217 code like 'SEK', found " + QuoteForMessage(currency));
     }
     if (catalogue.currency_.empty()) {
       catalogue.currency_ = std::string(currency);
       first_currency_line = std::to_string(line_number);
     } else if (currency != catalogue.currency_) {
-      return errors.At("currency", Quote(currency) + " differs from " + Quote(catalogue.currency_) +
-                                       " on line " + first_currency_line +
-                                       "; one catalogue, one currency");
+      return errors.At("currency", QuoteForMessage(currency) + " differs from " +
+                                       QuoteForMessage(catalogue.currency_) + " on line " +
+                                       first_currency_line + "; one catalogue, one currency");
     }
 
     CS_ASSIGN_OR_RETURN(product.unit_mass_g,
@@ -435,15 +313,15 @@ Result<Catalogue> Catalogue::Parse(std::string_view text, const std::string& sou
     } else if (fields[kMassSource] == "estimated") {
       product.mass_source = MassSource::kEstimated;
     } else {
-      return errors.At("mass_source",
-                       "expected 'label' or 'estimated', found " + Quote(fields[kMassSource]));
+      return errors.At("mass_source", "expected 'label' or 'estimated', found " +
+                                          QuoteForMessage(fields[kMassSource]));
     }
     CS_RETURN_IF_ERROR(CheckIconicImage(fields[kIconicImage], errors));
     product.iconic_image = std::string(fields[kIconicImage]);
 
     const std::size_t index = catalogue.products_.size();
     if (const auto [it, inserted] = catalogue.by_id_.emplace(product.id, index); !inserted) {
-      return errors.At("product_id", Quote(product.id) + " is already used on line " +
+      return errors.At("product_id", QuoteForMessage(product.id) + " is already used on line " +
                                          std::to_string(line_of_product[it->second]));
     }
     if (const auto [it, inserted] = catalogue.by_fine_id_.emplace(product.fine_id, index);

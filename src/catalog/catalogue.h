@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/gtin.h"
 #include "core/status.h"
 
 namespace cartsense::catalog {
@@ -67,10 +68,9 @@ class Catalogue {
   std::unordered_map<int, std::size_t> by_fine_id_;
 };
 
-// GTIN helpers (GS1 mod-10 check digit).
-bool HasValidGtinCheckDigit(std::string_view digits);  // 8, 12, 13 or 14 digits
-int GtinCheckDigit(std::string_view digits_without_check);
-// UPC-A (12) and UPC-E (8, number system 0/1) expanded to GTIN-13; EAN-13 as is; EAN-8 as is.
-Result<std::string> NormalizeGtin(std::string_view digits);
+// The GTIN helpers live in core/gtin.h (the barcode reader in vision, below catalog, needs them).
+using cartsense::GtinCheckDigit;
+using cartsense::HasValidGtinCheckDigit;
+using cartsense::NormalizeGtin;
 
 }  // namespace cartsense::catalog
