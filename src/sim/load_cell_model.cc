@@ -128,6 +128,13 @@ double HandPress::ForceAt(double t_s) const {
                      0.05 * force_g * std::sin(kTwoPi * 0.8 * tau));
 }
 
+double RingDecayPerS(double ring_g, double settle_s) {
+  constexpr double kSettleBandG = 2.5;
+  constexpr double kEnvelopeFraction = 0.02;
+  const double ring = std::abs(ring_g);
+  return std::max(std::log(ring / kSettleBandG), std::log(1.0 / kEnvelopeFraction)) / settle_s;
+}
+
 double PhysicalSettleS(const std::vector<LoadChange>& changes, double tolerance_g) {
   if (changes.empty()) return 0;
   double start = changes.front().t0_s, end = start, final_g = 0;

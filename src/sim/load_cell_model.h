@@ -149,6 +149,14 @@ class LoadCellModel {
   std::mt19937_64 rng_;
 };
 
+// Decay rate (1/s) of a placement's ringing of amplitude `ring_g` whose settling time is
+// `settle_s` (the 150-400 ms). The plate on its springs is a linear oscillator: its decay
+// rate (damping ratio times angular frequency) belongs to the mechanics, not to how hard it was
+// struck, so a small ring must not decay more slowly than a large one. Settling time is the usual
+// one of a damped oscillator (envelope down to 2 % of the amplitude) or, for rings above
+// 50 x 2.5 g, down to the +-2.5 g band of the physical settle, whichever takes longer.
+double RingDecayPerS(double ring_g, double settle_s);
+
 // Physical settle of a set of load changes that together make one event: the time after which
 // their summed force stays within +-tolerance_g of its final value.
 double PhysicalSettleS(const std::vector<LoadChange>& changes, double tolerance_g = 2.5);

@@ -54,10 +54,8 @@ LoadChange MakeChange(Draw& draw, double t0_s, double mass_g, PointMm at, double
   // holds or presses), 8-12 Hz.
   change.tremor_g = 1 + 0.04 * (m + std::abs(change.hand_g));
   change.tremor_hz = draw.Uniform(8, 12);
-  // Chosen so that the ringing alone falls within 2.5 g 150-400 ms after the hand lets go.
-  const double settle_s = draw.Uniform(0.15, 0.4);
-  const double ring = std::abs(change.ring_g);
-  change.decay_per_s = ring > 2.5 ? std::log(ring / 2.5) / settle_s : 3.0 / settle_s;
+  // Settling time 150-400 ms after the hand lets go (see RingDecayPerS).
+  change.decay_per_s = RingDecayPerS(change.ring_g, draw.Uniform(0.15, 0.4));
   return change;
 }
 
@@ -270,6 +268,9 @@ Result<WeighEvalResult> RunWeighEval(const WeighEvalOptions& options) {
   result.detected_events = static_cast<int>(detected.size());
   result.distractors = static_cast<int>(scenario.distractors.size());
   std::vector<bool> truth_matched(scenario.truth.size(), false);
+  result.outcomes.resize(scenario.truth.size());
+  for (std::size_t i = 0; i < scenario.truth.size(); ++i)
+    result.outcomes[i].truth = scenario.truth[i];
   std::vector<double> latencies_ms, cop_errors_cm, abs_errors_g;
   int within = 0, within_sigma = 0;
   std::size_t first_candidate = 0;
@@ -292,15 +293,23 @@ Result<WeighEvalResult> RunWeighEval(const WeighEvalOptions& options) {
     }
     if (!best.has_value()) {
       ++result.false_positives;
+      FalseEventRecord record{t, event.delta_g, false};
       for (const Distractor& d : scenario.distractors) {
         if (t >= d.t_start_s && t <= d.t_end_s + 1.0) {
           ++result.false_positives_during_distractors;
+          record.during_distractor = true;
           break;
         }
       }
+      result.false_events.push_back(record);
       continue;
     }
     truth_matched[*best] = true;
+    TrueEventOutcome& outcome = result.outcomes[*best];
+    outcome.matched = true;
+    outcome.detected_delta_g = event.delta_g;
+    outcome.sigma_g = event.sigma_g;
+    outcome.event_s = t;
     ++result.matched;
     const TrueWeightEvent& truth = scenario.truth[*best];
     const double error = event.delta_g - truth.delta_g;

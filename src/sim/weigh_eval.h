@@ -78,6 +78,22 @@ struct WeighEvalOptions {
   std::optional<sensors::WeighChainParams> chain_params;
 };
 
+// One true event and what the chain reported for it (for analysis: `weigh-eval --events-csv`).
+struct TrueEventOutcome {
+  TrueWeightEvent truth;
+  bool matched = false;
+  double detected_delta_g = 0;
+  double sigma_g = 0;
+  double event_s = 0;  // when the chain emitted the matching event
+};
+
+// An event that matched no true one.
+struct FalseEventRecord {
+  double event_s = 0;
+  double delta_g = 0;
+  bool during_distractor = false;
+};
+
 // Latencies, errors: all figures from matched events. Rates are fractions 0-1.
 struct WeighEvalResult {
   int true_events = 0;
@@ -102,6 +118,8 @@ struct WeighEvalResult {
   int64_t samples = 0;
   std::string calibration_report;
   std::vector<std::string> fault_messages;  // distinct status messages seen (first few)
+  std::vector<TrueEventOutcome> outcomes;   // one per true event, in time order
+  std::vector<FalseEventRecord> false_events;
 };
 
 Result<WeighEvalResult> RunWeighEval(const WeighEvalOptions& options);
