@@ -113,6 +113,9 @@ ConfigSchema WeighChainParams::Schema() {
   s.Number("settle_window_ms", "ms").Range(20, 5000).Default(d.settle_window_ms);
   s.Number("min_event_g", "g").Range(0.5, 10000).Default(d.min_event_g);
   s.Number("confirm_ms", "ms").Range(0, 5000).Default(d.confirm_ms);
+  s.Number("small_step_g", "g").Range(0, 100000).Default(d.small_step_g);
+  s.Number("small_step_confirm_ms", "ms").Range(0, 5000).Default(d.small_step_confirm_ms);
+  s.Number("small_step_skip_ms", "ms").Range(0, 5000).Default(d.small_step_skip_ms);
   s.Number("noise_per_cell_g", "g").Range(0.001, 100).Default(d.noise_per_cell_g);
   s.Number("stable_variance_ratio", "ratio").Range(1, 100).Default(d.stable_variance_ratio);
   s.Number("stable_band_ratio", "ratio").Range(0, 1000).Default(d.stable_band_ratio);
@@ -145,7 +148,10 @@ ConfigSchema WeighChainParams::Schema() {
 Result<WeighChainParams> WeighChainParams::FromConfig(Config& config) {
   CS_RETURN_IF_ERROR(Schema().Validate(config));
   WeighChainParams p;
-  const std::array<std::pair<const char*, double*>, 24> numbers = {{
+  const std::array<std::pair<const char*, double*>, 27> numbers = {{
+      {"small_step_g", &p.small_step_g},
+      {"small_step_confirm_ms", &p.small_step_confirm_ms},
+      {"small_step_skip_ms", &p.small_step_skip_ms},
       {"stable_band_ratio", &p.stable_band_ratio},
       {"spike_threshold_g", &p.spike_threshold_g},
       {"sample_rate_hz", &p.sample_rate_hz},
@@ -193,6 +199,11 @@ Status WeighChainParams::Validate() const {
     return InvalidArgumentError("time constants must be > 0");
   }
   if (stuck_samples < 2) return InvalidArgumentError("stuck_samples must be >= 2");
+  if (!(small_step_skip_ms <= settle_window_ms + small_step_confirm_ms - 1e3 / sample_rate_hz)) {
+    return InvalidArgumentError(
+        "small_step_skip_ms must leave at least one sample of the settle window and "
+        "small_step_confirm_ms");
+  }
   return Status::Ok();
 }
 
@@ -217,8 +228,13 @@ WeighChain::WeighChain(const WeighChainParams& params, const ScaleCalibration& c
       window_size_,
       static_cast<int>(std::lround(params_.reference_max_ms * 1e-3 * params_.sample_rate_hz)));
   window_.assign(static_cast<std::size_t>(window_size_), Loads{});
-  confirm_samples_ = std::max(
-      0, static_cast<int>(std::lround(params_.confirm_ms * 1e-3 * params_.sample_rate_hz)));
+  const auto samples = [&](double ms) {
+    return std::max(0, static_cast<int>(std::lround(ms * 1e-3 * params_.sample_rate_hz)));
+  };
+  confirm_samples_ = samples(params_.confirm_ms);
+  small_step_confirm_samples_ = samples(params_.small_step_confirm_ms);
+  small_step_skip_samples_ =
+      std::min(samples(params_.small_step_skip_ms), window_size_ + small_step_confirm_samples_ - 1);
   status_.message = "ok: weighing from 4 cells";
 }
 
@@ -519,33 +535,45 @@ WeighOutput WeighChain::ProcessSample(const LoadCellSample& sample) {
       const double delta = window_total - reference_total;
       if (std::abs(delta) >= params_.min_event_g) {
         // A new stable state: confirm it holds for confirm_ms, then report the change.
-        if (have_candidate_ && std::abs(total_now - Total(candidate_sum_) / candidate_samples_) >
-                                   params_.sample_gate_sigma * sigma) {
-          have_candidate_ = false;
+        if (have_candidate_) {
+          double candidate_mean = 0;
+          for (const double x : candidate_totals_) candidate_mean += x;
+          candidate_mean /= static_cast<double>(candidate_totals_.size());
+          if (std::abs(total_now - candidate_mean) > params_.sample_gate_sigma * sigma) {
+            have_candidate_ = false;
+          }
         }
         if (!have_candidate_) {
           have_candidate_ = true;
-          for (std::size_t c = 0; c < kCellCount; ++c)
-            candidate_sum_[c] = window_mean[c] * window_size_;
+          candidate_loads_.clear();
+          for (int i = 0; i < window_size_; ++i) {
+            candidate_loads_.push_back(
+                window_[static_cast<std::size_t>((window_next_ + i) % window_size_)]);
+          }
           candidate_totals_ = window_totals_;
-          candidate_samples_ = window_size_;
         } else {
-          for (std::size_t c = 0; c < kCellCount; ++c) candidate_sum_[c] += filtered[c];
+          candidate_loads_.push_back(filtered);
           candidate_totals_.push_back(total_now);
-          ++candidate_samples_;
         }
+        const bool small_step = std::abs(delta) < params_.small_step_g;
+        const int needed =
+            window_size_ + (small_step ? small_step_confirm_samples_ : confirm_samples_);
         // The whole span (window and confirmation) must be quiet too: a slow tremor or the slow
         // start of a hand's ramp can look still within one window.
         if (!Quiet(candidate_totals_, sigma, params_.sample_rate_hz, params_)) {
           have_candidate_ = false;
-        } else if (candidate_samples_ >= window_size_ + confirm_samples_) {
+        } else if (static_cast<int>(candidate_loads_.size()) >= needed) {
+          const std::size_t skip =
+              small_step ? static_cast<std::size_t>(small_step_skip_samples_) : 0;
           Loads after{};
-          for (std::size_t c = 0; c < kCellCount; ++c)
-            after[c] = candidate_sum_[c] / candidate_samples_;
-          out.event = MakeEvent(t, after);
+          const auto used = static_cast<int>(candidate_loads_.size() - skip);
+          for (std::size_t i = skip; i < candidate_loads_.size(); ++i) {
+            for (std::size_t c = 0; c < kCellCount; ++c) after[c] += candidate_loads_[i][c] / used;
+          }
+          out.event = MakeEvent(t, after, used);
           ++counters_.events;
           reference_ = after;
-          reference_samples_ = candidate_samples_;
+          reference_samples_ = used;
           departure_t_.reset();
           have_candidate_ = false;
         }
@@ -577,12 +605,11 @@ WeighOutput WeighChain::ProcessSample(const LoadCellSample& sample) {
   return out;
 }
 
-WeightEvent WeighChain::MakeEvent(Timestamp t, const Loads& after) const {
+WeightEvent WeighChain::MakeEvent(Timestamp t, const Loads& after, int after_samples) const {
   const double sigma = sample_sigma_g();
   const double before_total = Total(reference_);
   const double after_total = Total(after);
   const double delta = after_total - before_total;
-  const int after_samples = window_size_ + confirm_samples_;
   WeightEvent event;
   event.t_start = departure_t_.value_or(t - Duration::FromSeconds(params_.settle_window_ms * 1e-3));
   event.t_settle = t;

@@ -35,10 +35,17 @@
 namespace cartsense::sensors {
 
 struct WeighChainParams {
-  double sample_rate_hz = 80;          // nominal ADC rate (80 or 10)
-  double settle_window_ms = 100;       // a stable state needs this long a quiet window
-  double min_event_g = 7;              // smaller changes between stable states are not events
-  double confirm_ms = 40;              // a new stable state must hold this long beyond the window
+  double sample_rate_hz = 80;     // nominal ADC rate (80 or 10)
+  double settle_window_ms = 100;  // a stable state needs this long a quiet window
+  double min_event_g = 7;         // smaller changes between stable states are not events
+  double confirm_ms = 40;         // a new stable state must hold this long beyond the window
+  // Small steps: the tail of the hand's contact (its last few grams of ramp and tremor) hides in
+  // the noise of one window, so a change below small_step_g must hold small_step_confirm_ms
+  // beyond the window, and its level is the mean of the span without its first
+  // small_step_skip_ms.
+  double small_step_g = 100;
+  double small_step_confirm_ms = 60;
+  double small_step_skip_ms = 60;
   double noise_per_cell_g = 1.0;       // expected RMS noise of one cell's sample
   double stable_variance_ratio = 2.5;  // window variance <= ratio * expected noise variance
   double stable_trend_sigma = 3.5;     // change along the least-squares line, in its sigmas
@@ -162,7 +169,7 @@ class WeighChain {
   double Total(const Loads& loads) const;
   std::optional<PointMm> Centre(const Loads& loads, double min_load_g) const;
   void ResetWindow();
-  WeightEvent MakeEvent(Timestamp t, const Loads& after) const;
+  WeightEvent MakeEvent(Timestamp t, const Loads& after, int after_samples) const;
   void EnterInputFault(Timestamp t, const std::string& message);
   void SetStatus(Timestamp t, WeighOutput* out);
   std::string HealthMessage() const;
@@ -184,13 +191,14 @@ class WeighChain {
   Loads reference_{};
   int reference_samples_ = 0;
   std::optional<Timestamp> departure_t_;
-  // A new stable state being confirmed: sums of its per-cell loads.
+  // A new stable state being confirmed: its per-cell loads and totals, oldest first.
   bool have_candidate_ = false;
-  Loads candidate_sum_{};
-  std::vector<double> candidate_totals_;  // totals over the span, oldest first
-  std::vector<double> window_totals_;     // scratch
-  int candidate_samples_ = 0;
+  std::vector<Loads> candidate_loads_;
+  std::vector<double> candidate_totals_;
+  std::vector<double> window_totals_;  // scratch
   int confirm_samples_ = 3;
+  int small_step_confirm_samples_ = 8;
+  int small_step_skip_samples_ = 4;
 
   std::optional<Timestamp> input_fault_until_;
   std::string input_fault_message_;
