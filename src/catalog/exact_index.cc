@@ -4,60 +4,14 @@
 #include <array>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <unordered_set>
-
-#include <fcntl.h>
-#include <unistd.h>
-
-#include "core/checksum.h"
 
 namespace cartsense::catalog {
 
 namespace {
 constexpr std::size_t kLanes = 16;  // independent accumulators: one AVX-512 register of floats
-constexpr std::string_view kMagic = "CSEXIDX1";
-constexpr std::size_t kChecksumHexSize = 64;
-
-template <typename T>
-void Append(std::string& out, const T& value) {
-  out.append(reinterpret_cast<const char*>(&value), sizeof(T));  // NOLINT
-}
-
-// Reads fixed-size values from a byte string, failing (not reading past) at the end.
-class Reader {
- public:
-  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
-  template <typename T>
-  bool Read(T& value) {
-    if (bytes_.size() - offset_ < sizeof(T)) return false;
-    std::memcpy(&value, bytes_.data() + offset_, sizeof(T));
-    offset_ += sizeof(T);
-    return true;
-  }
-  bool ReadBytes(std::size_t size, const char** data) {
-    if (bytes_.size() - offset_ < size) return false;
-    *data = bytes_.data() + offset_;
-    offset_ += size;
-    return true;
-  }
-  bool AtEnd() const { return offset_ == bytes_.size(); }
-
- private:
-  std::string_view bytes_;
-  std::size_t offset_ = 0;
-};
-
-Status SyncPath(const std::string& path, bool directory) {
-  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);  // NOLINT
-  if (fd < 0) return UnavailableError(path + ": cannot open to fsync: " + ErrnoMessage(errno));
-  const int result = ::fsync(fd);
-  ::close(fd);
-  if (result != 0) return UnavailableError(path + ": fsync failed: " + ErrnoMessage(errno));
-  return Status::Ok();
-}
+constexpr std::string_view kKind = "exact index";
+using index_file::Append;
 }  // namespace
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
@@ -158,29 +112,11 @@ float QuantizeInt8(std::span<const float> values, int8_t* out) {
 ExactCosineIndex::ExactCosineIndex(int dimension, PrototypePrecision precision)
     : dimension_(std::max(1, dimension)), precision_(precision) {}
 
-Result<std::vector<float>> ExactCosineIndex::Normalized(std::span<const float> vector) const {
-  if (vector.size() != static_cast<std::size_t>(dimension_)) {
-    return InvalidArgumentError("embedding has " + std::to_string(vector.size()) +
-                                " values, the index " + std::to_string(dimension_));
-  }
-  double sum = 0.0;
-  for (const float value : vector) {
-    if (!std::isfinite(value)) return InvalidArgumentError("embedding has a non-finite value");
-    sum += static_cast<double>(value) * static_cast<double>(value);
-  }
-  if (sum <= 0.0) return InvalidArgumentError("embedding is all zeros");
-  const double inverse = 1.0 / std::sqrt(sum);
-  std::vector<float> out(vector.size());
-  for (std::size_t i = 0; i < vector.size(); ++i) {
-    out[i] = static_cast<float>(static_cast<double>(vector[i]) * inverse);
-  }
-  return out;
-}
-
 Status ExactCosineIndex::Add(const std::string& product_id, std::span<const float> embedding) {
   if (product_id.empty()) return InvalidArgumentError("empty product id");
   CS_ASSIGN_OR_RETURN(const std::vector<float> unit,
-                      Normalized(embedding).WithContext("adding a prototype of " + product_id));
+                      index_file::Normalized(embedding, dimension_)
+                          .WithContext("adding a prototype of " + product_id));
   if (precision_ == PrototypePrecision::kFp32) {
     rows_fp32_.insert(rows_fp32_.end(), unit.begin(), unit.end());
   } else {
@@ -224,7 +160,8 @@ Status ExactCosineIndex::Remove(const std::string& product_id) {
 Result<std::vector<IndexMatch>> ExactCosineIndex::Search(std::span<const float> query,
                                                          int k) const {
   if (k < 1) return InvalidArgumentError("k must be >= 1");
-  CS_ASSIGN_OR_RETURN(const std::vector<float> unit, Normalized(query).WithContext("query"));
+  CS_ASSIGN_OR_RETURN(const std::vector<float> unit,
+                      index_file::Normalized(query, dimension_).WithContext("query"));
   const std::size_t count = ids_.size();
   const auto dim = static_cast<std::size_t>(dimension_);
   std::vector<float> scores(count);
@@ -273,9 +210,8 @@ Result<std::vector<IndexMatch>> ExactCosineIndex::Search(std::span<const float> 
   return matches;
 }
 
-Status ExactCosineIndex::Save(const std::string& path) const {
-  namespace fs = std::filesystem;
-  std::string bytes(kMagic);
+std::string ExactCosineIndex::Serialize() const {
+  std::string bytes(kExactIndexMagic);
   Append(bytes, static_cast<uint32_t>(dimension_));
   Append(bytes, static_cast<uint32_t>(precision_ == PrototypePrecision::kInt8 ? 1 : 0));
   Append(bytes, static_cast<uint64_t>(ids_.size()));
@@ -291,47 +227,30 @@ Status ExactCosineIndex::Save(const std::string& path) const {
     bytes.append(reinterpret_cast<const char*>(row_scales_.data()),                     // NOLINT
                  row_scales_.size() * sizeof(float));
   }
-  bytes += Sha256Hex(bytes);
+  return bytes;
+}
 
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    if (!file) return UnavailableError("cannot write " + temporary);
-    file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    file.flush();
-    if (!file) return UnavailableError("write failed: " + temporary);
-  }
-  CS_RETURN_IF_ERROR(SyncPath(temporary, false));
-  std::error_code error;
-  fs::rename(temporary, path, error);
-  if (error) return UnavailableError(path + ": rename failed: " + error.message());
-  const fs::path parent = fs::path(path).parent_path();
-  return SyncPath(parent.empty() ? "." : parent.string(), true);
+Status ExactCosineIndex::Save(const std::string& path) const {
+  return index_file::WriteChecksummedAtomically(path, Serialize());
 }
 
 Result<ExactCosineIndex> ExactCosineIndex::Load(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return NotFoundError("cannot read index " + path);
-  std::ostringstream buffer;
-  buffer << file.rdbuf();
-  const std::string bytes = buffer.str();
-  if (bytes.size() < kMagic.size() + kChecksumHexSize ||
-      std::string_view(bytes).substr(0, kMagic.size()) != kMagic) {
-    if (bytes.size() >= 7 && bytes.compare(0, 7, kMagic.substr(0, 7)) == 0) {
-      return InvalidArgumentError(path + ": unsupported index format version");
-    }
-    return DataLossError(path + ": not a cartsense exact index (bad header or truncated)");
-  }
-  const std::size_t body = bytes.size() - kChecksumHexSize;
-  if (Sha256Hex(std::string_view(bytes).substr(0, body)) != bytes.substr(body)) {
-    return DataLossError(path + ": checksum mismatch (corrupt or truncated index)");
-  }
-  Reader reader(std::string_view(bytes).substr(kMagic.size(), body - kMagic.size()));
+  CS_ASSIGN_OR_RETURN(const std::string bytes, index_file::ReadWholeFile(path, kKind));
+  return LoadFromBytes(bytes, path);
+}
+
+Result<ExactCosineIndex> ExactCosineIndex::LoadFromBytes(std::string_view bytes,
+                                                         const std::string& name) {
+  CS_ASSIGN_OR_RETURN(const std::string_view body,
+                      index_file::VerifiedBody(bytes, name, kExactIndexMagic, kKind));
+  index_file::ByteReader reader(body);
   uint32_t dimension = 0, precision = 0;
   uint64_t count = 0;
+  // Each prototype takes at least its id length (4 bytes) and its row, so a count larger than
+  // the bytes left is a bad header, found before anything is allocated for it.
   if (!reader.Read(dimension) || !reader.Read(precision) || !reader.Read(count) || dimension == 0 ||
-      dimension > (1U << 16) || precision > 1 || count > (1ULL << 32)) {
-    return DataLossError(path + ": bad index header");
+      dimension > (1U << 16) || precision > 1 || count > reader.remaining() / 4) {
+    return DataLossError(name + ": bad index header");
   }
   ExactCosineIndex index(static_cast<int>(dimension),
                          precision == 1 ? PrototypePrecision::kInt8 : PrototypePrecision::kFp32);
@@ -341,29 +260,39 @@ Result<ExactCosineIndex> ExactCosineIndex::Load(const std::string& path) {
     uint32_t size = 0;
     const char* data = nullptr;
     if (!reader.Read(size) || !reader.ReadBytes(size, &data)) {
-      return DataLossError(path + ": truncated product ids");
+      return DataLossError(name + ": truncated product ids");
     }
+    if (size == 0)
+      return DataLossError(name + ": empty product id of prototype " + std::to_string(i));
     index.ids_.emplace_back(data, size);
   }
   const std::size_t values = rows * dimension;
   const char* data = nullptr;
   if (precision == 0) {
     if (!reader.ReadBytes(values * sizeof(float), &data)) {
-      return DataLossError(path + ": truncated rows");
+      return DataLossError(name + ": truncated rows");
     }
     index.rows_fp32_.resize(values);
     std::memcpy(index.rows_fp32_.data(), data, values * sizeof(float));
+    if (!std::all_of(index.rows_fp32_.begin(), index.rows_fp32_.end(),
+                     [](float value) { return std::isfinite(value); })) {
+      return DataLossError(name + ": non-finite value in the rows");
+    }
   } else {
-    if (!reader.ReadBytes(values, &data)) return DataLossError(path + ": truncated rows");
+    if (!reader.ReadBytes(values, &data)) return DataLossError(name + ": truncated rows");
     index.rows_int8_.resize(values);
     std::memcpy(index.rows_int8_.data(), data, values);
     if (!reader.ReadBytes(rows * sizeof(float), &data)) {
-      return DataLossError(path + ": truncated scales");
+      return DataLossError(name + ": truncated scales");
     }
     index.row_scales_.resize(rows);
     std::memcpy(index.row_scales_.data(), data, rows * sizeof(float));
+    if (!std::all_of(index.row_scales_.begin(), index.row_scales_.end(),
+                     [](float scale) { return std::isfinite(scale) && scale > 0.0F; })) {
+      return DataLossError(name + ": row scale not finite and positive");
+    }
   }
-  if (!reader.AtEnd()) return DataLossError(path + ": trailing bytes after the rows");
+  if (!reader.AtEnd()) return DataLossError(name + ": trailing bytes after the rows");
   return index;
 }
 

@@ -16,48 +16,50 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "catalog/embedding_index.h"
 #include "core/status.h"
 
 namespace cartsense::catalog {
 
 enum class PrototypePrecision { kFp32, kInt8 };
 
-struct IndexMatch {
-  std::string product_id;
-  float score = 0.0F;  // cosine of the product's best prototype
-};
+// The first bytes of an exact index file; the last character is the format version.
+inline constexpr std::string_view kExactIndexMagic = "CSEXIDX1";
 
-class ExactCosineIndex {
+class ExactCosineIndex final : public EmbeddingIndex {
  public:
   explicit ExactCosineIndex(int dimension,
                             PrototypePrecision precision = PrototypePrecision::kFp32);
 
   // Adds one prototype of `product_id`. InvalidArgument on a wrong size, a zero or non-finite
   // vector, or an empty id.
-  Status Add(const std::string& product_id, std::span<const float> embedding);
+  Status Add(const std::string& product_id, std::span<const float> embedding) override;
   // Removes every prototype of `product_id`; NotFound if it has none.
-  Status Remove(const std::string& product_id);
+  Status Remove(const std::string& product_id) override;
   // The `k` best distinct products (fewer if the index holds fewer).
-  Result<std::vector<IndexMatch>> Search(std::span<const float> query, int k) const;
+  Result<std::vector<IndexMatch>> Search(std::span<const float> query, int k) const override;
 
   // Saves to `path` atomically (temporary file, fsync, rename, fsync of the folder). Format
   // version 1: "CSEXIDX1", u32 dimension, u32 precision (0 fp32, 1 int8), u64 prototype count,
   // per prototype u32 id length + id bytes, then the rows (and int8 scales), little-endian
   // native floats, then the sha256 hex of everything before it.
-  Status Save(const std::string& path) const;
+  Status Save(const std::string& path) const override;
   // Loads a file written by Save; errors name the file (NotFound, DataLoss on a checksum
-  // mismatch or truncation, InvalidArgument on an unknown version or bad header).
+  // mismatch, truncation or a bad header, InvalidArgument on an unknown version).
   static Result<ExactCosineIndex> Load(const std::string& path);
+  // The same from the file's bytes; `name` stands for the file in errors.
+  static Result<ExactCosineIndex> LoadFromBytes(std::string_view bytes, const std::string& name);
+  // The bytes Save writes.
+  std::string Serialize() const;
 
-  int dimension() const { return dimension_; }
+  int dimension() const override { return dimension_; }
   PrototypePrecision precision() const { return precision_; }
-  std::size_t prototype_count() const { return ids_.size(); }
+  std::size_t prototype_count() const override { return ids_.size(); }
 
  private:
-  Result<std::vector<float>> Normalized(std::span<const float> vector) const;
-
   int dimension_;
   PrototypePrecision precision_;
   std::vector<std::string> ids_;   // one per prototype row

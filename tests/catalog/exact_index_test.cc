@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -10,6 +11,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "core/checksum.h"
 
 namespace cartsense::catalog {
 namespace {
@@ -207,6 +210,32 @@ TEST(ExactIndexTest, SavesAndLoadsWithChecksum) {
     EXPECT_EQ(ExactCosineIndex::Load(path).status().code(), StatusCode::kInvalidArgument);
     std::filesystem::remove(path);
     EXPECT_EQ(ExactCosineIndex::Load(path).status().code(), StatusCode::kNotFound);
+  }
+}
+
+// A valid checksum over a header that asks for more prototypes than the file holds, empty ids or
+// non-finite rows: refused before anything is allocated for them.
+TEST(ExactIndexTest, InconsistentFilesWithValidChecksumsAreRefused) {
+  ExactCosineIndex index(4);
+  ASSERT_TRUE(index.Add("a", std::vector<float>{1, 0, 0, 0}).ok());
+  const std::string body = index.Serialize();
+  auto with_checksum = [](const std::string& bytes) { return bytes + Sha256Hex(bytes); };
+  ASSERT_TRUE(ExactCosineIndex::LoadFromBytes(with_checksum(body), "good").ok());
+  // Magic 8, dimension @8, precision @12, count @16, then u32 id length @24, id @28, row @29.
+  std::string huge_count = body;
+  const uint64_t count = uint64_t{1} << 31;
+  std::memcpy(huge_count.data() + 16, &count, sizeof(count));
+  std::string empty_id = body;
+  const uint32_t zero = 0;
+  std::memcpy(empty_id.data() + 24, &zero, sizeof(zero));
+  std::string nan_row = body;
+  const float nan = NAN;
+  std::memcpy(nan_row.data() + 29, &nan, sizeof(nan));
+  for (const std::string& bytes : {huge_count, empty_id, nan_row}) {
+    auto loaded = ExactCosineIndex::LoadFromBytes(with_checksum(bytes), "crafted.idx");
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_EQ(loaded.status().code(), StatusCode::kDataLoss);
+    EXPECT_THAT(loaded.status().message(), HasSubstr("crafted.idx"));
   }
 }
 
