@@ -33,5 +33,7 @@ void RegisterWeighCommands(CLI::App& app, CommandAction& action);    // weigh-ev
 void RegisterSessionCommands(CLI::App& app, CommandAction& action);  // replay
 void RegisterSimCommands(CLI::App& app, CommandAction& action);      // sim
 void RegisterRecordCommands(CLI::App& app, CommandAction& action);   // record
+// recognize, enroll, eval-recognition
+void RegisterRecognitionCommands(CLI::App& app, CommandAction& action);
 
 }  // namespace cartsense::app
