@@ -33,6 +33,7 @@ void RegisterWeighCommands(CLI::App& app, CommandAction& action);    // weigh-ev
 void RegisterSessionCommands(CLI::App& app, CommandAction& action);  // replay
 void RegisterSimCommands(CLI::App& app, CommandAction& action);      // sim
 void RegisterRecordCommands(CLI::App& app, CommandAction& action);   // record
+void RegisterBarcodeCommands(CLI::App& app, CommandAction& action);  // read-barcodes
 // recognize, enroll, eval-recognition
 void RegisterRecognitionCommands(CLI::App& app, CommandAction& action);
 

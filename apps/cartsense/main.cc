@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   RegisterSessionCommands(app, action);
   RegisterSimCommands(app, action);
   RegisterRecordCommands(app, action);
+  RegisterBarcodeCommands(app, action);
   RegisterRecognitionCommands(app, action);
   try {
     app.parse(argc, argv);

@@ -36,6 +36,23 @@ ScanView DrawScanView(std::mt19937_64& rng, const HardCaseShares& shares) {
   return view;
 }
 
+ScanView DrawBucketView(std::mt19937_64& rng, const ScanViewBucket& bucket) {
+  ScanView view;
+  const double sign = Uniform(rng, 0, 1) < 0.5 ? -1 : 1;
+  view.rotation_deg = sign * Uniform(rng, bucket.rotation_min_deg, bucket.rotation_max_deg);
+  view.module_px = Uniform(rng, bucket.module_min_px, bucket.module_max_px);
+  view.tilt_deg = Uniform(rng, -20, 20);
+  view.defocus_sigma_px = bucket.defocus_sigma_px;
+  view.motion_blur_px = bucket.motion_blur_px;
+  view.motion_angle_deg = Uniform(rng, -20, 20);
+  view.light = Uniform(rng, 0.8, 1.15);
+  view.glare = bucket.glare;
+  view.hard_rotation = std::abs(view.rotation_deg) > 30;
+  view.hard_small_modules = view.module_px < 2;
+  view.hard_motion_blur = view.motion_blur_px >= 4;
+  return view;
+}
+
 BarcodeFormat PrintedFormat(const std::string& gtin) {
   if (gtin.size() == 8) return BarcodeFormat::kEan8;
   if (gtin.size() == 13 && gtin.front() == '0') return BarcodeFormat::kUpcA;
@@ -168,6 +185,21 @@ cv::Mat ScannerRenderer::RenderFrame(const Sprite* sprite, const cv::Mat& label,
     const auto* a = warped_alpha.ptr<uint8_t>(y);
     for (int x = 0; x < frame.cols; ++x) {
       out[x] = static_cast<uint8_t>((in[x] * a[x] + out[x] * (255 - a[x]) + 127) / 255);
+    }
+  }
+  if (view.glare > 0) {
+    // A soft highlight off-centre on the label (where a glossy pack reflects the store lights),
+    // added before the optics blur it.
+    const cv::Point2f spot = to_image(c + 0.18 * label.cols, c - 0.1 * label.rows);
+    const double sigma = 0.18 * label.cols * scale;
+    for (int y = 0; y < frame.rows; ++y) {
+      auto* row = frame.ptr<uint8_t>(y);
+      for (int x = 0; x < frame.cols; ++x) {
+        const double d2 = (x - spot.x) * (x - spot.x) + (y - spot.y) * (y - spot.y);
+        if (d2 > 9 * sigma * sigma) continue;
+        const double gain = view.glare * std::exp(-d2 / (2 * sigma * sigma));
+        row[x] = cv::saturate_cast<uint8_t>(row[x] + gain * (255 - row[x]));
+      }
     }
   }
   if (view.defocus_sigma_px > 0.05) {

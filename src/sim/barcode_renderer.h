@@ -36,6 +36,10 @@ struct ScanView {
   double motion_blur_px = 0;
   double motion_angle_deg = 0;
   double light = 1.0;  // exposure
+  // Specular glare: a highlight this bright (0..1 of full white) over part of the label, as off
+  // a glossy pack. DrawScanView never draws it (sessions stay as they were); measurement
+  // buckets do.
+  double glare = 0;
   bool hard_rotation = false;
   bool hard_small_modules = false;
   bool hard_motion_blur = false;
@@ -43,6 +47,18 @@ struct ScanView {
 };
 
 ScanView DrawScanView(std::mt19937_64& rng, const HardCaseShares& shares);
+
+// A family of scan views for measuring barcode readers case by case (docs/benchmarks.md): each
+// parameter drawn uniformly from its range, the rotation's sign at random.
+struct ScanViewBucket {
+  std::string name;
+  double rotation_min_deg = 0, rotation_max_deg = 0;
+  double module_min_px = 3, module_max_px = 3;
+  double defocus_sigma_px = 0.5;
+  double motion_blur_px = 0;
+  double glare = 0;
+};
+ScanView DrawBucketView(std::mt19937_64& rng, const ScanViewBucket& bucket);
 
 // The barcode format a GTIN is printed as.
 BarcodeFormat PrintedFormat(const std::string& gtin);

@@ -1,0 +1,461 @@
+#include "vision/barcode_reader.h"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <fstream>
+#include <iterator>
+#include <numbers>
+#include <utility>
+
+// zxing-cpp 1.4: Result::text() is UTF-8 with this defined (UTF-16 otherwise, deprecated).
+#define ZX_USE_UTF8
+#include <ZXing/BarcodeFormat.h>
+#include <ZXing/DecodeHints.h>
+#include <ZXing/ImageView.h>
+#include <ZXing/ReadBarcode.h>
+#include <ZXing/Result.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "core/gtin.h"
+#include "core/text.h"
+#include "session/session_format.h"
+
+namespace cartsense::vision {
+namespace {
+
+constexpr double kRadToDeg = 180 / std::numbers::pi;
+constexpr double kDegToRad = std::numbers::pi / 180;
+
+// The retail symbologies; everything else zxing knows (QR, Code 128, ...) is ignored.
+const ZXing::BarcodeFormats kRetailFormats =
+    ZXing::BarcodeFormat::EAN13 | ZXing::BarcodeFormat::EAN8 | ZXing::BarcodeFormat::UPCA |
+    ZXing::BarcodeFormat::UPCE | ZXing::BarcodeFormat::DataBar |
+    ZXing::BarcodeFormat::DataBarExpanded;
+
+// The whole image is searched for these only: zxing reads a UPC-E or an EAN-8 out of part of an
+// EAN-13 now and then (with a valid check digit: seen on rotated renders), so the short formats
+// are taken only from crops, where the code must span its region (see Collect).
+const ZXing::BarcodeFormats kLongFormats =
+    ZXing::BarcodeFormat::EAN13 | ZXing::BarcodeFormat::UPCA | ZXing::BarcodeFormat::DataBar |
+    ZXing::BarcodeFormat::DataBarExpanded;
+
+BarcodeFormat FromZxing(ZXing::BarcodeFormat format) {
+  switch (format) {
+    case ZXing::BarcodeFormat::EAN13:
+      return BarcodeFormat::kEan13;
+    case ZXing::BarcodeFormat::EAN8:
+      return BarcodeFormat::kEan8;
+    case ZXing::BarcodeFormat::UPCA:
+      return BarcodeFormat::kUpcA;
+    case ZXing::BarcodeFormat::UPCE:
+      return BarcodeFormat::kUpcE;
+    case ZXing::BarcodeFormat::DataBar:
+    case ZXing::BarcodeFormat::DataBarExpanded:
+      return BarcodeFormat::kGs1DataBar;
+    default:
+      return BarcodeFormat::kOther;
+  }
+}
+
+Result<cv::Mat> ToGrey(const cv::Mat& image) {
+  if (image.empty()) return InvalidArgumentError("image is empty");
+  if (image.depth() != CV_8U) {
+    return InvalidArgumentError("image has pixel depth " + std::to_string(image.depth()) +
+                                ", expected 8-bit");
+  }
+  cv::Mat grey;
+  switch (image.channels()) {
+    case 1:
+      grey = image;
+      break;
+    case 3:
+      cv::cvtColor(image, grey, cv::COLOR_BGR2GRAY);
+      break;
+    case 4:
+      cv::cvtColor(image, grey, cv::COLOR_BGRA2GRAY);
+      break;
+    default:
+      return InvalidArgumentError("image has " + std::to_string(image.channels()) +
+                                  " channels, expected 1, 3 or 4");
+  }
+  return grey;
+}
+
+// One zxing call on an 8-bit grey image, for at most one symbol: Debian's zxing-cpp 1.4 is built
+// with assertions on, and ReadBarcodes looking for several symbols with tryRotate aborts the
+// process in Result::operator== ("lineCount() == 1", seen on rotated EAN-13 renders); further
+// codes in one image come from the candidate regions instead. zxing-cpp does not promise to be
+// exception-free either, so an exception becomes an empty result (an unread frame, not a crash).
+ZXing::Results RunZxing(const cv::Mat& grey, const ZXing::DecodeHints& hints) {
+  try {
+    const ZXing::ImageView view(grey.data, grey.cols, grey.rows, ZXing::ImageFormat::Lum,
+                                static_cast<int>(grey.step));
+    ZXing::Result result = ZXing::ReadBarcode(view, hints);
+    if (!result.isValid()) return {};
+    return {std::move(result)};
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+// The hints for one attempt on a crop: one symbol, no rotations or downscaling (the crop is
+// already upright and sized), the given binarizer.
+ZXing::DecodeHints CropHints(ZXing::Binarizer binarizer) {
+  ZXing::DecodeHints hints;
+  hints.setFormats(kRetailFormats)
+      .setTryHarder(false)
+      .setTryRotate(false)
+      .setTryDownscale(false)
+      .setMaxNumberOfSymbols(1)
+      .setBinarizer(binarizer);
+  return hints;
+}
+
+std::array<cv::Point2f, 4> Corners(const ZXing::Result& result) {
+  const ZXing::Position& p = result.position();
+  const auto point = [](ZXing::PointI q) {
+    return cv::Point2f(static_cast<float>(q.x), static_cast<float>(q.y));
+  };
+  return {point(p.topLeft()), point(p.topRight()), point(p.bottomRight()), point(p.bottomLeft())};
+}
+
+// Appends the valid retail codes of `results` not already in `reads`; `to_image` maps a point of
+// the image zxing saw to the input image. A UPC-E or EAN-8 whose scan line is shorter than
+// `min_short_code_span_px` (in the image zxing saw) is dropped: it is part of a longer code.
+template <typename MapPoint>
+void Collect(const ZXing::Results& results, const MapPoint& to_image,
+             std::vector<BarcodeRead>& reads, double min_short_code_span_px = 0) {
+  for (const ZXing::Result& result : results) {
+    if (!result.isValid()) continue;
+    const BarcodeFormat format = FromZxing(result.format());
+    if (format == BarcodeFormat::kOther) continue;
+    if (format == BarcodeFormat::kUpcE || format == BarcodeFormat::kEan8) {
+      const ZXing::PointI start = result.position().topLeft();
+      const ZXing::PointI stop = result.position().topRight();
+      if (std::hypot(stop.x - start.x, stop.y - start.y) < min_short_code_span_px) continue;
+    }
+    Result<std::string> gtin = GtinFromDecodedText(format, result.text());
+    if (!gtin.ok()) continue;  // a misread that zxing's own checks let through
+    const bool seen = std::any_of(reads.begin(), reads.end(), [&](const BarcodeRead& r) {
+      return r.format == format && r.gtin == *gtin;
+    });
+    if (seen) continue;
+    BarcodeRead read;
+    read.format = format;
+    read.gtin = std::move(*gtin);
+    const std::array<cv::Point2f, 4> corners = Corners(result);
+    for (std::size_t i = 0; i < corners.size(); ++i)
+      read.corners_px.at(i) = to_image(corners.at(i));
+    reads.push_back(std::move(read));
+  }
+}
+
+// Stretches the 2nd..98th percentile of `crop` to 0..255 in place; false when the crop is flat
+// (no code can be in it).
+bool StretchContrast(cv::Mat& crop) {
+  std::array<int, 256> histogram{};
+  for (int y = 0; y < crop.rows; ++y) {
+    const auto* row = crop.ptr<uint8_t>(y);
+    for (int x = 0; x < crop.cols; ++x) ++histogram.at(row[x]);
+  }
+  const int total = crop.rows * crop.cols;
+  const int tail = total / 50;
+  int low = 0;
+  for (int seen = 0; low < 255 && seen + histogram.at(low) <= tail; ++low)
+    seen += histogram.at(low);
+  int high = 255;
+  for (int seen = 0; high > 0 && seen + histogram.at(high) <= tail; --high) {
+    seen += histogram.at(high);
+  }
+  constexpr int kMinContrast = 24;
+  if (high - low < kMinContrast) return false;
+  const double gain = 255.0 / (high - low);
+  crop.convertTo(crop, CV_8U, gain, -low * gain);
+  return true;
+}
+
+}  // namespace
+
+cv::Point2f BarcodeRead::centre_px() const {
+  cv::Point2f sum(0, 0);
+  for (const cv::Point2f& p : corners_px) sum += p;
+  return sum * 0.25F;
+}
+
+Result<std::string> GtinFromDecodedText(BarcodeFormat format, std::string_view text) {
+  const auto fail = [&](std::string_view why) {
+    return InvalidArgumentError(std::string(session::BarcodeFormatName(format)) + " " +
+                                QuoteForMessage(text) + ": " + std::string(why));
+  };
+  if (!AllDigits(text)) {
+    // DataBar Expanded carries GS1 element strings; only an item's GTIN (AI 01) is read here.
+    if (format == BarcodeFormat::kGs1DataBar && text.size() >= 18 && text.substr(0, 4) == "(01)" &&
+        AllDigits(text.substr(4, 14))) {
+      return GtinFromDecodedText(format, text.substr(4, 14));
+    }
+    return fail("expected digits only");
+  }
+  std::size_t expected_digits = 0;
+  switch (format) {
+    case BarcodeFormat::kEan13:
+      expected_digits = 13;
+      break;
+    case BarcodeFormat::kUpcA:
+      expected_digits = 12;
+      break;
+    case BarcodeFormat::kEan8:
+    case BarcodeFormat::kUpcE:
+      expected_digits = 8;
+      break;
+    case BarcodeFormat::kGs1DataBar:
+      // zxing gives DataBar Omnidirectional as the 14-digit GTIN, Expanded as "01" + 14 + more.
+      if (text.size() > 16 && text.substr(0, 2) == "01") {
+        return GtinFromDecodedText(format, text.substr(2, 14));
+      }
+      expected_digits = 14;
+      break;
+    case BarcodeFormat::kOther:
+      return fail("not a retail symbology");
+  }
+  if (text.size() != expected_digits) {
+    return fail("expected " + std::to_string(expected_digits) + " digits, found " +
+                std::to_string(text.size()));
+  }
+  if (format == BarcodeFormat::kUpcE) {
+    CS_ASSIGN_OR_RETURN(const std::string upc_a, ExpandUpcE(text));
+    if (!HasValidGtinCheckDigit(upc_a)) return fail("check digit is wrong");
+    return "0" + upc_a;
+  }
+  if (!HasValidGtinCheckDigit(text)) return fail("check digit is wrong");
+  if (format == BarcodeFormat::kUpcA) return "0" + std::string(text);
+  if (format == BarcodeFormat::kGs1DataBar && text.front() == '0') {
+    return std::string(text.substr(1));  // a GTIN-13 (or 12 with another 0) padded to 14
+  }
+  return std::string(text);
+}
+
+BarcodeReader::BarcodeReader(BarcodeReaderParams params) : params_(params) {}
+
+std::vector<BarcodeCandidate> BarcodeReader::FindCandidates(const cv::Mat& grey) const {
+  // Search at a bounded size.
+  const int longest = std::max(grey.cols, grey.rows);
+  const double search_scale =
+      longest > params_.search_max_side_px ? double(params_.search_max_side_px) / longest : 1.0;
+  cv::Mat search = grey;
+  if (search_scale < 1) {
+    cv::resize(grey, search, cv::Size(), search_scale, search_scale, cv::INTER_AREA);
+  }
+
+  // The structure tensor over a window a few modules wide: a barcode's gradients are strong and
+  // all along one direction (the bars' normal); text and texture point every way.
+  cv::Mat gx;
+  cv::Mat gy;
+  cv::Sobel(search, gx, CV_32F, 1, 0, 3);
+  cv::Sobel(search, gy, CV_32F, 0, 1, 3);
+  cv::Mat jxx = gx.mul(gx);
+  cv::Mat jyy = gy.mul(gy);
+  cv::Mat jxy = gx.mul(gy);
+  const cv::Size window(15, 15);
+  cv::blur(jxx, jxx, window);
+  cv::blur(jyy, jyy, window);
+  cv::blur(jxy, jxy, window);
+  // Anisotropy λ1 - λ2 = sqrt((Jxx - Jyy)² + 4 Jxy²); its square root is an RMS gradient
+  // (Sobel units: a sharp 0-to-255 step peaks at 1020).
+  cv::Mat anisotropy;
+  cv::magnitude(jxx - jyy, 2 * jxy, anisotropy);
+  cv::Mat barness;
+  cv::sqrt(anisotropy, barness);
+  cv::Mat coherence = anisotropy / (jxx + jyy + 1e-3F);
+
+  // Strong and coherent. The absolute floor keeps flat, noisy frames from producing regions.
+  double max_barness = 0;
+  cv::minMaxLoc(barness, nullptr, &max_barness);
+  constexpr double kMinBarness = 60;
+  const double threshold = std::max(kMinBarness, 0.3 * max_barness);
+  cv::Mat mask = (barness > threshold) & (coherence > 0.6F);
+  cv::morphologyEx(mask, mask, cv::MORPH_CLOSE,
+                   cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(9, 9)));
+  cv::morphologyEx(mask, mask, cv::MORPH_OPEN,
+                   cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(5, 5)));
+
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(mask, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+  std::vector<BarcodeCandidate> candidates;
+  for (const std::vector<cv::Point>& contour : contours) {
+    const double area = cv::contourArea(contour);
+    if (area < params_.min_region_area_px) continue;
+    const cv::Rect box = cv::boundingRect(contour);
+    const cv::Mat region_mask = mask(box);
+    const double mean_jxx = cv::mean(jxx(box), region_mask)[0];
+    const double mean_jyy = cv::mean(jyy(box), region_mask)[0];
+    const double mean_jxy = cv::mean(jxy(box), region_mask)[0];
+    // The dominant gradient direction: the bars' normal, along the code's length.
+    const double normal = 0.5 * std::atan2(2 * mean_jxy, mean_jxx - mean_jyy);
+    const cv::Point2d along(std::cos(normal), std::sin(normal));
+    const cv::Point2d across(-along.y, along.x);
+    double u_min = 1e18;
+    double u_max = -1e18;
+    double v_min = 1e18;
+    double v_max = -1e18;
+    for (const cv::Point& p : contour) {
+      const double u = p.x * along.x + p.y * along.y;
+      const double v = p.x * across.x + p.y * across.y;
+      u_min = std::min(u_min, u);
+      u_max = std::max(u_max, u);
+      v_min = std::min(v_min, v);
+      v_max = std::max(v_max, v);
+    }
+    const double length = u_max - u_min;
+    const double height = v_max - v_min;
+    if (length < 24 || height < 8) continue;
+    const double u_mid = 0.5 * (u_min + u_max);
+    const double v_mid = 0.5 * (v_min + v_max);
+    BarcodeCandidate candidate;
+    const double to_input = 1 / search_scale;
+    candidate.centre_px = cv::Point2d((u_mid * along.x + v_mid * across.x) * to_input,
+                                      (u_mid * along.y + v_mid * across.y) * to_input);
+    candidate.length_px = length * to_input;
+    candidate.height_px = height * to_input;
+    candidate.normal_angle_deg = normal * kRadToDeg;
+    candidate.score = cv::mean(barness(box), region_mask)[0] * area;
+    candidates.push_back(candidate);
+  }
+  std::sort(candidates.begin(), candidates.end(),
+            [](const BarcodeCandidate& a, const BarcodeCandidate& b) { return a.score > b.score; });
+  if (candidates.size() > static_cast<std::size_t>(std::max(0, params_.max_candidates))) {
+    candidates.resize(static_cast<std::size_t>(std::max(0, params_.max_candidates)));
+  }
+  return candidates;
+}
+
+Result<std::vector<BarcodeRead>> BarcodeReader::Read(const cv::Mat& image) const {
+  CS_ASSIGN_OR_RETURN(const cv::Mat grey, ToGrey(image));
+  std::vector<BarcodeRead> reads;
+
+  if (params_.try_whole_image) {
+    ZXing::DecodeHints hints = CropHints(ZXing::Binarizer::LocalAverage);
+    hints.setFormats(kLongFormats);
+    Collect(
+        RunZxing(grey, hints), [](cv::Point2f p) { return p; }, reads);
+  }
+
+  for (const BarcodeCandidate& candidate : FindCandidates(grey)) {
+    // A candidate on a code already read is not tried again.
+    const bool covered = std::any_of(reads.begin(), reads.end(), [&](const BarcodeRead& r) {
+      return cv::norm(cv::Point2d(r.centre_px()) - candidate.centre_px) < 0.5 * candidate.length_px;
+    });
+    if (covered) continue;
+
+    // The crop: the region with quiet-zone margins, turned so the bars stand upright (crop x
+    // along the bars' normal), scaled to about crop_length_px along the code.
+    const double margin_u = 0.15 * candidate.length_px + 6;
+    const double margin_v = 0.1 * candidate.height_px + 4;
+    const double scale =
+        std::clamp(params_.crop_length_px / candidate.length_px, 0.25, params_.max_upscale);
+    const int crop_width =
+        static_cast<int>(std::lround((candidate.length_px + 2 * margin_u) * scale));
+    const int crop_height = static_cast<int>(
+        std::lround(std::min((candidate.height_px + 2 * margin_v) * scale, 0.6 * crop_width)));
+    if (crop_width < 16 || crop_height < 8) continue;
+    const double angle = candidate.normal_angle_deg * kDegToRad;
+    const cv::Point2d along(std::cos(angle), std::sin(angle));
+    const cv::Point2d across(-along.y, along.x);
+    const cv::Point2d centre = candidate.centre_px;
+    // crop (x, y) -> image: centre + (x - W/2)/scale * along + (y - H/2)/scale * across.
+    const cv::Point2d origin =
+        centre - (crop_width / 2.0 / scale) * along - (crop_height / 2.0 / scale) * across;
+    const cv::Matx23d crop_to_image(along.x / scale, across.x / scale, origin.x, along.y / scale,
+                                    across.y / scale, origin.y);
+    cv::Mat crop;
+    cv::warpAffine(grey, crop, cv::Mat(crop_to_image), cv::Size(crop_width, crop_height),
+                   (scale > 1.5 ? cv::INTER_CUBIC : cv::INTER_LINEAR) | cv::WARP_INVERSE_MAP,
+                   cv::BORDER_REPLICATE);
+    if (!StretchContrast(crop)) continue;
+    // Averaging along the bars removes noise without touching the bar edges.
+    cv::blur(crop, crop, cv::Size(1, 5));
+    const auto to_image = [&](cv::Point2f p) {
+      const cv::Vec2d q = crop_to_image * cv::Vec3d(p.x, p.y, 1.0);
+      return cv::Point2f(static_cast<float>(q[0]), static_cast<float>(q[1]));
+    };
+
+    // The region is the code plus about half the tensor window on each side.
+    const double min_short_code_span_px = 0.7 * (candidate.length_px - 16) * scale;
+    const std::size_t before = reads.size();
+    // After the stretch, 127 is the middle of the code's range: the fixed threshold reads
+    // blurred codes the histogram binarizer misses.
+    for (const ZXing::Binarizer binarizer :
+         {ZXing::Binarizer::FixedThreshold, ZXing::Binarizer::GlobalHistogram}) {
+      Collect(RunZxing(crop, CropHints(binarizer)), to_image, reads, min_short_code_span_px);
+      if (reads.size() > before) break;
+    }
+    if (reads.size() > before) continue;
+    // Blurred codes: sharpen (unsharp mask at about a module's width) and try again.
+    cv::Mat smooth;
+    cv::GaussianBlur(crop, smooth, cv::Size(0, 0), std::max(1.0, 1.2 * scale));
+    cv::Mat sharp;
+    cv::addWeighted(crop, 2.0, smooth, -1.0, 0, sharp);
+    Collect(RunZxing(sharp, CropHints(ZXing::Binarizer::FixedThreshold)), to_image, reads,
+            min_short_code_span_px);
+  }
+  return reads;
+}
+
+Result<cv::Mat> DecodeBarcodePhoto(const std::vector<uint8_t>& bytes, const std::string& source) {
+  const auto starts_with = [&](std::size_t offset, std::string_view magic) {
+    if (bytes.size() < offset + magic.size()) return false;
+    return std::equal(magic.begin(), magic.end(),
+                      bytes.begin() + static_cast<std::ptrdiff_t>(offset),
+                      [](char m, uint8_t b) { return static_cast<uint8_t>(m) == b; });
+  };
+  const bool png = starts_with(0, "\x89PNG\r\n\x1a\n");
+  const bool jpeg = starts_with(0, "\xff\xd8\xff");
+  const bool webp = starts_with(0, "RIFF") && starts_with(8, "WEBP");
+  if (!png && !jpeg && !webp) {
+    return InvalidArgumentError(source + ": not a PNG, JPEG or WebP image (" +
+                                std::to_string(bytes.size()) + " bytes)");
+  }
+  cv::Mat grey;
+  try {
+    grey = cv::imdecode(bytes, cv::IMREAD_GRAYSCALE);
+  } catch (const cv::Exception& e) {
+    return InvalidArgumentError(source + ": damaged " +
+                                (png    ? "PNG"
+                                 : jpeg ? "JPEG"
+                                        : "WebP") +
+                                " image: " + e.what());
+  }
+  if (grey.empty()) {
+    return InvalidArgumentError(source + ": damaged " +
+                                std::string(png    ? "PNG"
+                                            : jpeg ? "JPEG"
+                                                   : "WebP") +
+                                " image");
+  }
+  return grey;
+}
+
+Result<cv::Mat> LoadBarcodePhoto(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError(path + ": cannot open");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+  if (in.bad()) return NotFoundError(path + ": read error");
+  return DecodeBarcodePhoto(bytes, path);
+}
+
+Result<std::vector<BarcodeRead>> ReadWithZxingOnly(const cv::Mat& image, bool try_harder) {
+  CS_ASSIGN_OR_RETURN(const cv::Mat grey, ToGrey(image));
+  ZXing::DecodeHints hints;
+  hints.setFormats(kRetailFormats)
+      .setTryHarder(try_harder)
+      .setTryRotate(try_harder)
+      .setTryDownscale(try_harder);
+  std::vector<BarcodeRead> reads;
+  Collect(
+      RunZxing(grey, hints), [](cv::Point2f p) { return p; }, reads);
+  return reads;
+}
+
+}  // namespace cartsense::vision
