@@ -49,6 +49,15 @@ Result<std::vector<float>> Normalized(std::span<const float> vector, int dimensi
   return out;
 }
 
+bool IsUnitLength(std::span<const float> vector) {
+  double sum = 0.0;
+  for (const float value : vector) {
+    if (!std::isfinite(value)) return false;
+    sum += static_cast<double>(value) * static_cast<double>(value);
+  }
+  return std::fabs(sum - 1.0) < 1e-4;
+}
+
 Status WriteChecksummedAtomically(const std::string& path, std::string bytes) {
   namespace fs = std::filesystem;
   bytes += Sha256Hex(bytes);

@@ -61,6 +61,10 @@ namespace index_file {
 // `vector` scaled to unit length; InvalidArgument on a wrong size, a non-finite value or zeros.
 Result<std::vector<float>> Normalized(std::span<const float> vector, int dimension);
 
+// Whether `vector` has length 1 within float rounding (what Add stores); false for non-finite
+// values. Loaders check it so a crafted file cannot bring in values that overflow the scores.
+bool IsUnitLength(std::span<const float> vector);
+
 // Writes `bytes` + the sha256 hex of `bytes` to `path` atomically: temporary file, fsync,
 // rename, fsync of the folder.
 Status WriteChecksummedAtomically(const std::string& path, std::string bytes);

@@ -274,9 +274,11 @@ Result<ExactCosineIndex> ExactCosineIndex::LoadFromBytes(std::string_view bytes,
     }
     index.rows_fp32_.resize(values);
     std::memcpy(index.rows_fp32_.data(), data, values * sizeof(float));
-    if (!std::all_of(index.rows_fp32_.begin(), index.rows_fp32_.end(),
-                     [](float value) { return std::isfinite(value); })) {
-      return DataLossError(name + ": non-finite value in the rows");
+    for (std::size_t row = 0; row < rows; ++row) {
+      if (!index_file::IsUnitLength(
+              std::span<const float>(index.rows_fp32_).subspan(row * dimension, dimension))) {
+        return DataLossError(name + ": prototype " + std::to_string(row) + " is not a unit vector");
+      }
     }
   } else {
     if (!reader.ReadBytes(values, &data)) return DataLossError(name + ": truncated rows");
@@ -287,9 +289,11 @@ Result<ExactCosineIndex> ExactCosineIndex::LoadFromBytes(std::string_view bytes,
     }
     index.row_scales_.resize(rows);
     std::memcpy(index.row_scales_.data(), data, rows * sizeof(float));
-    if (!std::all_of(index.row_scales_.begin(), index.row_scales_.end(),
-                     [](float scale) { return std::isfinite(scale) && scale > 0.0F; })) {
-      return DataLossError(name + ": row scale not finite and positive");
+    // Rows are unit vectors quantized with max |x| -> 127, so a scale is at most 1/127.
+    if (!std::all_of(index.row_scales_.begin(), index.row_scales_.end(), [](float scale) {
+          return std::isfinite(scale) && scale > 0.0F && scale <= 1.0001F / 127.0F;
+        })) {
+      return DataLossError(name + ": row scale not in (0, 1/127]");
     }
   }
   if (!reader.AtEnd()) return DataLossError(name + ": trailing bytes after the rows");

@@ -371,18 +371,17 @@ Result<HnswCosineIndex> HnswCosineIndex::LoadFromBytes(std::string_view bytes,
       const uint32_t links = LinkCount(hnsw, node, layer);
       const tableint* link = Links(hnsw, node, layer);
       for (uint32_t j = 0; j < links; ++j) {
-        if (link[j] >= node_total || hnsw.element_levels_[link[j]] < layer) {
-          return DataLossError(name + ": HNSW node " + std::to_string(i) + " links to node " +
-                               std::to_string(link[j]) + " on layer " + std::to_string(layer) +
-                               ", which does not exist there");
+        if (link[j] >= node_total || link[j] == node || hnsw.element_levels_[link[j]] < layer) {
+          return DataLossError(name + ": HNSW node " + std::to_string(i) +
+                               " has a bad link to node " + std::to_string(link[j]) + " on layer " +
+                               std::to_string(layer) + " (missing, itself, or without that layer)");
         }
       }
     }
     float* vector = reinterpret_cast<float*>(hnsw.getDataByInternalId(node));  // NOLINT
     std::memcpy(vector, vectors + i * vector_bytes, vector_bytes);
-    if (!std::all_of(vector, vector + dimension,
-                     [](float value) { return std::isfinite(value); })) {
-      return DataLossError(name + ": HNSW node " + std::to_string(i) + " has a non-finite value");
+    if (!index_file::IsUnitLength(std::span<const float>(vector, dimension))) {
+      return DataLossError(name + ": HNSW node " + std::to_string(i) + " is not a unit vector");
     }
     hnsw.label_lookup_[i] = node;
     const std::string& product = graph->node_product[i];

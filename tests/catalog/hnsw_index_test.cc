@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -374,6 +375,53 @@ TEST(HnswIndexTest, InconsistentGraphsWithValidChecksumsAreRefused) {
   std::memcpy(nan_vector.data() + nan_vector.size() - sizeof(float), &nan, sizeof(nan));
   EXPECT_EQ(HnswCosineIndex::LoadFromBytes(WithChecksum(nan_vector), "nan.idx").status().code(),
             StatusCode::kDataLoss);
+}
+
+// Small valid files of both kinds as fuzz/fuzz_index_file.cc reads them: first byte 0, the file
+// as it is; 1, the file without its checksum (the target appends it). With
+// CARTSENSE_WRITE_INDEX_CORPUS=DIR set they are also written to DIR (fuzz/corpus/index_file).
+TEST(IndexFileCorpusTest, SmallValidFilesLoadAsTheFuzzTargetReadsThem) {
+  constexpr int kSmallDimension = 8;
+  std::mt19937 rng(23);
+  auto small_vector = [&rng] {
+    std::normal_distribution<float> normal(0.0F, 1.0F);
+    std::vector<float> v(kSmallDimension);
+    for (float& x : v) x = normal(rng);
+    return v;
+  };
+  std::vector<std::pair<std::string, std::string>> bodies;  // name, file bytes without checksum
+  for (const PrototypePrecision precision :
+       {PrototypePrecision::kFp32, PrototypePrecision::kInt8}) {
+    ExactCosineIndex exact(kSmallDimension, precision);
+    for (int i = 0; i < 3; ++i)
+      ASSERT_TRUE(exact.Add("p" + std::to_string(i % 2), small_vector()).ok());
+    bodies.emplace_back(precision == PrototypePrecision::kFp32 ? "exact-fp32" : "exact-int8",
+                        exact.Serialize());
+  }
+  auto hnsw =
+      HnswCosineIndex::Create(kSmallDimension, {.m = 4, .ef_construction = 16, .ef_search = 8});
+  ASSERT_TRUE(hnsw.ok());
+  for (int i = 0; i < 12; ++i)
+    ASSERT_TRUE(hnsw->Add("p" + std::to_string(i % 3), small_vector()).ok());
+  ASSERT_TRUE(hnsw->Remove("p1").ok());
+  bodies.emplace_back("hnsw-with-deleted-nodes", hnsw->Serialize());
+  auto empty = HnswCosineIndex::Create(kSmallDimension);
+  ASSERT_TRUE(empty.ok());
+  bodies.emplace_back("hnsw-empty", empty->Serialize());
+
+  const char* corpus =
+      std::getenv("CARTSENSE_WRITE_INDEX_CORPUS");  // NOLINT(concurrency-mt-unsafe)
+  for (const auto& [name, body] : bodies) {
+    const std::string file = WithChecksum(body);
+    const bool exact_kind = name.starts_with("exact");
+    EXPECT_EQ(ExactCosineIndex::LoadFromBytes(file, name).ok(), exact_kind) << name;
+    EXPECT_EQ(HnswCosineIndex::LoadFromBytes(file, name).ok(), !exact_kind) << name;
+    EXPECT_LT(file.size(), 2000U) << name;
+    if (corpus != nullptr) {
+      WriteBytes(std::string(corpus) + "/" + name, std::string(1, '\0') + file);
+      WriteBytes(std::string(corpus) + "/" + name + "-unchecksummed", std::string(1, '\1') + body);
+    }
+  }
 }
 
 }  // namespace
