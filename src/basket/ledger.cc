@@ -3,6 +3,7 @@
 #include <array>
 #include <bit>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -409,6 +410,7 @@ Result<std::unique_ptr<Ledger>> Ledger::OpenImpl(const std::string& path,
   std::error_code error;
   const bool existed = std::filesystem::exists(path, error);
   std::unique_ptr<Ledger> ledger(new Ledger(path, options));
+  ledger->RegisterMetrics();
   const int flags =
       SQLITE_OPEN_READWRITE | (expected != nullptr ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
   const int opened = sqlite3_open_v2(path.c_str(), &ledger->db_, flags, nullptr);
@@ -438,6 +440,22 @@ Result<std::unique_ptr<Ledger>> Ledger::OpenImpl(const std::string& path,
   if (prepared != SQLITE_OK) return ledger->SqliteError(prepared, "preparing the insert");
   CS_RETURN_IF_ERROR(ledger->Replay());
   return ledger;
+}
+
+void Ledger::RegisterMetrics() {
+  MetricsRegistry& metrics =
+      options_.metrics != nullptr ? *options_.metrics : MetricsRegistry::Global();
+  append_ms_ = &metrics.GetHistogram("cartsense_ledger_append_ms",
+                                     "Time for a ledger append to become durable");
+  rejected_ = &metrics.GetCounter("cartsense_ledger_rejected_total",
+                                  "Ledger appends refused before writing (cannot apply)");
+  write_failures_ = &metrics.GetCounter("cartsense_ledger_write_failures_total",
+                                        "Ledger appends that failed on the disk");
+  constexpr std::array<const char*, 3> kTypes = {"action", "prompt", "flag"};
+  for (std::size_t i = 0; i < kTypes.size(); ++i) {
+    appended_[i] = &metrics.GetCounter("cartsense_ledger_records_total",
+                                       "Records appended to the ledger", {{"type", kTypes[i]}});
+  }
 }
 
 Ledger::~Ledger() {
@@ -642,31 +660,41 @@ Status Ledger::Replay() {
 }
 
 Result<int64_t> Ledger::Append(const BasketAction& action) {
-  if (options_.catalogue != nullptr) {
-    CS_RETURN_IF_ERROR_CTX(CheckAgainstCatalogue(action, *options_.catalogue),
-                           "ledger " + path_ + ": " + std::string(ToString(action.kind)));
+  Status valid = options_.catalogue != nullptr
+                     ? CheckAgainstCatalogue(action, *options_.catalogue)
+                           .WithContext(std::string(ToString(action.kind)))
+                     : Status::Ok();
+  if (valid.ok()) valid = basket_.Check(action);
+  if (!valid.ok()) {
+    rejected_->Increment();
+    return std::move(valid).WithContext("ledger " + path_);
   }
-  CS_RETURN_IF_ERROR_CTX(basket_.Check(action), "ledger " + path_);
   return AppendEntry(action);
 }
 
 Result<int64_t> Ledger::Append(const ShopperPrompt& prompt) {
-  const std::string what = "ledger " + path_ + ": prompt " + QuoteForMessage(prompt.prompt_id);
-  if (prompt.prompt_id.empty()) {
-    return InvalidArgumentError("ledger " + path_ + ": prompt: prompt_id is empty");
+  const std::string what = "prompt " + QuoteForMessage(prompt.prompt_id);
+  Status valid = CheckProbability(prompt.probability, what);
+  if (prompt.prompt_id.empty()) valid = InvalidArgumentError("prompt: prompt_id is empty");
+  if (valid.ok() && !ParseName(NameOf(prompt.kind, kPromptKinds), kPromptKinds)) {
+    valid = InvalidArgumentError(what + ": kind is unknown");
   }
-  CS_RETURN_IF_ERROR(CheckProbability(prompt.probability, what));
-  if (!ParseName(NameOf(prompt.kind, kPromptKinds), kPromptKinds)) {
-    return InvalidArgumentError(what + ": kind is unknown");
+  if (!valid.ok()) {
+    rejected_->Increment();
+    return std::move(valid).WithContext("ledger " + path_);
   }
   return AppendEntry(prompt);
 }
 
 Result<int64_t> Ledger::Append(const AuditFlag& flag) {
-  const std::string what = "ledger " + path_ + ": flag " + NameOf(flag.kind, kFlagKinds);
-  CS_RETURN_IF_ERROR(CheckProbability(flag.probability, what));
-  if (!ParseName(NameOf(flag.kind, kFlagKinds), kFlagKinds)) {
-    return InvalidArgumentError(what + ": kind is unknown");
+  const std::string what = "flag " + NameOf(flag.kind, kFlagKinds);
+  Status valid = CheckProbability(flag.probability, what);
+  if (valid.ok() && !ParseName(NameOf(flag.kind, kFlagKinds), kFlagKinds)) {
+    valid = InvalidArgumentError(what + ": kind is unknown");
+  }
+  if (!valid.ok()) {
+    rejected_->Increment();
+    return std::move(valid).WithContext("ledger " + path_);
   }
   return AppendEntry(flag);
 }
@@ -704,17 +732,22 @@ Result<int64_t> Ledger::AppendEntry(LedgerEntry entry) {
   bind(BindText(insert_, index++, row.chain_sha256));
   // Autocommit: the step is the whole transaction; with synchronous=FULL it returns after the
   // WAL is fsynced.
+  const auto start = std::chrono::steady_clock::now();
   const int stepped = bound == SQLITE_OK ? sqlite3_step(insert_) : bound;
   sqlite3_reset(insert_);
   sqlite3_clear_bindings(insert_);
   if (stepped != SQLITE_DONE) {
     failed_ = true;
+    write_failures_->Increment();
     return SqliteError(stepped, "appending record " + std::to_string(row.sequence));
   }
 
   if (const auto* action = std::get_if<BasketAction>(&entry)) {
     CS_RET_CHECK(basket_.Apply(*action).ok());
   }
+  append_ms_->Observe(
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  appended_[entry.index()]->Increment();
   records_.push_back(LedgerRecord{row.sequence, std::move(entry)});
   chain_sha256_ = row.chain_sha256;
   return row.sequence;

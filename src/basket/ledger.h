@@ -19,6 +19,7 @@
 // Schema, durability argument and fold rules: docs/basket.md.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -28,6 +29,7 @@
 #include "basket/basket.h"
 #include "catalog/catalogue.h"
 #include "core/basket_action.h"
+#include "core/metrics.h"
 #include "core/status.h"
 
 struct sqlite3;
@@ -58,6 +60,10 @@ struct LedgerOptions {
   // unit price is not the catalogue's (CheckAgainstCatalogue). Not owned; must outlive the
   // ledger.
   const catalog::Catalogue* catalogue = nullptr;
+  // Where the ledger's metrics go (nullptr: MetricsRegistry::Global()): append latency
+  // cartsense_ledger_append_ms, cartsense_ledger_records_total{type}, rejected actions
+  // cartsense_ledger_rejected_total, disk failures cartsense_ledger_write_failures_total.
+  MetricsRegistry* metrics = nullptr;
 };
 
 class Ledger {
@@ -103,6 +109,7 @@ class Ledger {
   Result<int64_t> AppendEntry(LedgerEntry entry);
   // "ledger PATH: what: sqlite's message" with a code from SQLite's result code.
   Status SqliteError(int code, const std::string& what) const;
+  void RegisterMetrics();
 
   std::string path_;
   LedgerOptions options_;
@@ -113,6 +120,10 @@ class Ledger {
   std::string chain_sha256_;  // of the last record (or the session's genesis value)
   Basket basket_;
   bool failed_ = false;
+  Histogram* append_ms_ = nullptr;
+  Counter* rejected_ = nullptr;
+  Counter* write_failures_ = nullptr;
+  std::array<Counter*, 3> appended_{};  // per LedgerEntry alternative
 };
 
 }  // namespace cartsense::basket

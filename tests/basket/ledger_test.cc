@@ -185,6 +185,33 @@ TEST_F(LedgerTest, CatalogueOptionChecksProductAndPrice) {
   EXPECT_EQ((*ledger)->records().size(), 1U);
 }
 
+TEST_F(LedgerTest, ExportsMetrics) {
+  MetricsRegistry metrics;
+  auto ledger = Ledger::Open(path_, kSession, {.metrics = &metrics});
+  ASSERT_TRUE(ledger.ok());
+  ASSERT_TRUE((*ledger)->Append(AddMilk(1)).ok());
+  ASSERT_TRUE((*ledger)->Append(AddMilk(2)).ok());
+  BasketAction remove_too_many = AddMilk(4);
+  remove_too_many.kind = BasketActionKind::kRemove;
+  EXPECT_FALSE((*ledger)->Append(remove_too_many).ok());
+  EXPECT_EQ(metrics
+                .GetCounter("cartsense_ledger_records_total", "Records appended to the ledger",
+                            {{"type", "action"}})
+                .value(),
+            2U);
+  EXPECT_EQ(metrics
+                .GetCounter("cartsense_ledger_rejected_total",
+                            "Ledger appends refused before writing (cannot apply)")
+                .value(),
+            1U);
+  EXPECT_EQ(
+      metrics
+          .GetHistogram("cartsense_ledger_append_ms", "Time for a ledger append to become durable")
+          .count(),
+      2U);
+  EXPECT_TRUE(metrics.Check().ok()) << metrics.Check().ToString();
+}
+
 TEST_F(LedgerTest, OtherSessionOrMissingFileIsRefused) {
   { ASSERT_TRUE(Ledger::Open(path_, kSession).ok()); }
   LedgerSession other = kSession;
