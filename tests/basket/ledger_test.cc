@@ -8,7 +8,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "ledger_workload.h"
 
@@ -50,9 +53,11 @@ BasketAction AddApples(double grams) {
 class LedgerTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // The pid keeps two builds running this suite at once (dev and a peer's) apart.
     dir_ = fs::temp_directory_path() /
            (std::string("cartsense_ledger_") +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+            ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+            std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     path_ = (dir_ / "ledger.sqlite").string();
@@ -210,6 +215,37 @@ TEST_F(LedgerTest, ExportsMetrics) {
           .count(),
       2U);
   EXPECT_TRUE(metrics.Check().ok()) << metrics.Check().ToString();
+}
+
+// A write that fails on the disk (here: the file-size limit, EFBIG) is reported, nothing is
+// acknowledged, the ledger refuses further appends, and a reopen finds every acknowledged record.
+TEST_F(LedgerTest, DiskFailureStopsAppendsUntilReopen) {
+  std::vector<LedgerRecord> acknowledged;
+  {
+    auto ledger = Ledger::Open(path_, kSession);
+    ASSERT_TRUE(ledger.ok());
+    ASSERT_TRUE((*ledger)->Append(AddMilk(1)).ok());
+    acknowledged = (*ledger)->records();
+    rlimit original{};
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &original), 0);
+    ASSERT_NE(::signal(SIGXFSZ, SIG_IGN), SIG_ERR);  // EFBIG instead of the signal
+    rlimit limited = original;
+    limited.rlim_cur = static_cast<rlim_t>(fs::file_size(path_ + "-wal"));
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
+    const auto failed = (*ledger)->Append(AddMilk(2));
+    const auto refused = (*ledger)->Append(AddMilk(3));
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &original), 0);
+    EXPECT_EQ(failed.status().code(), StatusCode::kUnavailable) << failed.status().ToString();
+    EXPECT_THAT(failed.status().message(), HasSubstr(path_ + ": appending record 2"));
+    EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_THAT(refused.status().message(), HasSubstr("reopen the ledger"));
+    EXPECT_EQ((*ledger)->records(), acknowledged);
+    EXPECT_EQ((*ledger)->basket().item_count(), 1);
+  }
+  auto reopened = Ledger::Open(path_, kSession);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_EQ((*reopened)->records(), acknowledged);
+  EXPECT_EQ((*reopened)->Append(AddMilk(2)).value_or(-1), 2);
 }
 
 TEST_F(LedgerTest, OtherSessionOrMissingFileIsRefused) {
