@@ -46,6 +46,10 @@ nlohmann::json ToJson(const sim::WeighEvalResult& r, const sim::WeighEvalOptions
   out["settle_to_event_ms_p95"] = r.settle_to_event_ms_p95;
   out["cop_error_cm_p50"] = r.cop_error_cm_p50;
   out["cop_error_cm_p95"] = r.cop_error_cm_p95;
+  out["matched_above_min_capacity"] = r.matched_above_min;
+  out["within_mpe_above_min_capacity"] = r.within_mpe_above_min;
+  out["settle_to_event_ms_p50_above_min_capacity"] = r.settle_to_event_ms_p50_above_min;
+  out["settle_to_event_ms_p95_above_min_capacity"] = r.settle_to_event_ms_p95_above_min;
   out["degraded_events"] = r.degraded_events;
   out["fail_cell"] = o.fail_cell;
   out["simulated_s"] = r.simulated_s;

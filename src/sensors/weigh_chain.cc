@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <numbers>
 
+#include "sensors/damped_ring_fit.h"
+
 namespace cartsense::sensors {
 namespace {
 
@@ -116,6 +118,18 @@ ConfigSchema WeighChainParams::Schema() {
   s.Number("small_step_g", "g").Range(0, 100000).Default(d.small_step_g);
   s.Number("small_step_confirm_ms", "ms").Range(0, 5000).Default(d.small_step_confirm_ms);
   s.Number("small_step_skip_ms", "ms").Range(0, 5000).Default(d.small_step_skip_ms);
+  s.Number("ring_fit_window_ms", "ms").Range(0, 2000).Default(d.ring_fit_window_ms);
+  s.Number("ring_fit_min_step_g", "g").Range(0.5, 100000).Default(d.ring_fit_min_step_g);
+  s.Number("ring_fit_confirm_ms", "ms").Range(0, 2000).Default(d.ring_fit_confirm_ms);
+  s.Number("ring_fit_max_ms", "ms").Range(0, 5000).Default(d.ring_fit_max_ms);
+  s.Number("ring_fit_residual_ratio", "ratio").Range(1, 100).Default(d.ring_fit_residual_ratio);
+  s.Number("ring_fit_max_level_sigma_g", "g")
+      .Range(0.01, 100)
+      .Default(d.ring_fit_max_level_sigma_g);
+  s.Number("ring_fit_tail_ratio", "ratio").Range(1, 100).Default(d.ring_fit_tail_ratio);
+  s.Number("ring_fit_max_time_constant_ms", "ms")
+      .Range(1, 10000)
+      .Default(d.ring_fit_max_time_constant_ms);
   s.Number("noise_per_cell_g", "g").Range(0.001, 100).Default(d.noise_per_cell_g);
   s.Number("stable_variance_ratio", "ratio").Range(1, 100).Default(d.stable_variance_ratio);
   s.Number("stable_band_ratio", "ratio").Range(0, 1000).Default(d.stable_band_ratio);
@@ -148,7 +162,15 @@ ConfigSchema WeighChainParams::Schema() {
 Result<WeighChainParams> WeighChainParams::FromConfig(Config& config) {
   CS_RETURN_IF_ERROR(Schema().Validate(config));
   WeighChainParams p;
-  const std::array<std::pair<const char*, double*>, 27> numbers = {{
+  const std::array<std::pair<const char*, double*>, 35> numbers = {{
+      {"ring_fit_min_step_g", &p.ring_fit_min_step_g},
+      {"ring_fit_tail_ratio", &p.ring_fit_tail_ratio},
+      {"ring_fit_window_ms", &p.ring_fit_window_ms},
+      {"ring_fit_confirm_ms", &p.ring_fit_confirm_ms},
+      {"ring_fit_max_ms", &p.ring_fit_max_ms},
+      {"ring_fit_residual_ratio", &p.ring_fit_residual_ratio},
+      {"ring_fit_max_level_sigma_g", &p.ring_fit_max_level_sigma_g},
+      {"ring_fit_max_time_constant_ms", &p.ring_fit_max_time_constant_ms},
       {"small_step_g", &p.small_step_g},
       {"small_step_confirm_ms", &p.small_step_confirm_ms},
       {"small_step_skip_ms", &p.small_step_skip_ms},
@@ -235,6 +257,15 @@ WeighChain::WeighChain(const WeighChainParams& params, const ScaleCalibration& c
   small_step_confirm_samples_ = samples(params_.small_step_confirm_ms);
   small_step_skip_samples_ =
       std::min(samples(params_.small_step_skip_ms), window_size_ + small_step_confirm_samples_ - 1);
+  // The fit needs six samples and resolves 6-18 Hz only at 32 samples/s or more.
+  if (params_.sample_rate_hz >= 32 && samples(params_.ring_fit_window_ms) >= 6) {
+    ring_fit_samples_ = samples(params_.ring_fit_window_ms);
+    ring_fit_confirm_samples_ = samples(params_.ring_fit_confirm_ms);
+    const int history =
+        std::max(ring_fit_samples_ + ring_fit_confirm_samples_, samples(params_.ring_fit_max_ms));
+    history_.assign(static_cast<std::size_t>(history), Loads{});
+    history_totals_.assign(static_cast<std::size_t>(history), 0.0);
+  }
   status_.message = "ok: weighing from 4 cells";
 }
 
@@ -291,6 +322,9 @@ void WeighChain::ResetWindow() {
   window_count_ = 0;
   window_next_ = 0;
   have_candidate_ = false;
+  history_count_ = 0;
+  history_next_ = 0;
+  have_ring_candidate_ = false;
   for (CellState& cell : cells_) cell.recent_count = 0;
 }
 
@@ -492,6 +526,13 @@ WeighOutput WeighChain::ProcessSample(const LoadCellSample& sample) {
   }
 
   // --- window and stability ------------------------------------------------------------------
+  if (!history_.empty()) {
+    const auto size = static_cast<int>(history_.size());
+    history_[static_cast<std::size_t>(history_next_)] = filtered;
+    history_totals_[static_cast<std::size_t>(history_next_)] = Total(filtered);
+    history_next_ = (history_next_ + 1) % size;
+    history_count_ = std::min(history_count_ + 1, size);
+  }
   window_[static_cast<std::size_t>(window_next_)] = filtered;
   window_next_ = (window_next_ + 1) % window_size_;
   window_count_ = std::min(window_count_ + 1, window_size_);
@@ -576,6 +617,7 @@ WeighOutput WeighChain::ProcessSample(const LoadCellSample& sample) {
           reference_samples_ = used;
           departure_t_.reset();
           have_candidate_ = false;
+          have_ring_candidate_ = false;
         }
       } else {
         have_candidate_ = false;
@@ -601,8 +643,93 @@ WeighOutput WeighChain::ProcessSample(const LoadCellSample& sample) {
       }
     }
   }
+  if (ring_fit_samples_ > 0 && have_reference_ && !out.event.has_value()) {
+    if (in_motion) {
+      have_ring_candidate_ = false;
+    } else {
+      RingFitStep(t, stable, &out);
+    }
+  }
   SetStatus(t, &out);
   return out;
+}
+
+void WeighChain::RingFitStep(Timestamp t, bool stable, WeighOutput* out) {
+  if (!have_ring_candidate_ && (stable || have_candidate_)) return;  // the quiet path has it
+  const int wanted = have_ring_candidate_
+                         ? std::min(ring_candidate_samples_ + 1, static_cast<int>(history_.size()))
+                         : ring_fit_samples_;
+  if (history_count_ < wanted) {
+    have_ring_candidate_ = false;
+    return;
+  }
+  const auto size = static_cast<int>(history_.size());
+  const auto newest_first = [&](int back) {  // index of the sample `back` steps before the newest
+    return static_cast<std::size_t>((history_next_ - 1 - back + 2 * size) % size);
+  };
+  fit_scratch_.resize(static_cast<std::size_t>(wanted));
+  for (int i = 0; i < wanted; ++i) {
+    fit_scratch_[static_cast<std::size_t>(i)] = history_totals_[newest_first(wanted - 1 - i)];
+  }
+  const double sigma = sample_sigma_g();
+  const double dt_s = 1.0 / params_.sample_rate_hz;
+  // The search reaches well below the plate's damping so that a hand's steady tremor shows up
+  // as a slow decay (and is refused) instead of squeezing into the plate's range.
+  DampedRingBounds bounds;
+  bounds.min_decay_per_s = 2;
+  const double min_decay_per_s = 1e3 / params_.ring_fit_max_time_constant_ms;
+  bounds.max_decay_per_s = std::max(min_decay_per_s, 60.0);
+  const DampedRingFit fit = FitDampedRing(fit_scratch_, dt_s, bounds);
+  const double reference_total = Total(reference_);
+  const bool explains = fit.ok && fit.decay_per_s >= min_decay_per_s &&
+                        fit.residual_variance <= params_.ring_fit_residual_ratio * sigma * sigma &&
+                        TailResidualVariance(fit_scratch_, dt_s, fit, std::max(4, wanted / 3)) <=
+                            params_.ring_fit_tail_ratio * sigma * sigma;
+  const double level_sigma = sigma * fit.level_sigma_factor;
+  if (!explains || std::abs(fit.level - reference_total) < params_.ring_fit_min_step_g) {
+    have_ring_candidate_ = false;
+    return;
+  }
+  if (have_ring_candidate_) {
+    // The growing fit must keep the level it found.
+    const double allowed =
+        params_.sample_gate_sigma * std::hypot(level_sigma, ring_candidate_level_sigma_);
+    if (std::abs(fit.level - ring_candidate_level_) > allowed) {
+      have_ring_candidate_ = false;
+      return;
+    }
+    ++ring_candidate_confirmed_;
+  } else {
+    have_ring_candidate_ = true;
+    ring_candidate_confirmed_ = 0;
+  }
+  ring_candidate_samples_ = wanted;
+  ring_candidate_level_ = fit.level;
+  ring_candidate_level_sigma_ = level_sigma;
+  if (ring_candidate_confirmed_ < ring_fit_confirm_samples_ ||
+      level_sigma > params_.ring_fit_max_level_sigma_g) {
+    return;
+  }
+  // Each cell rings with the plate: its level under the same shape.
+  Loads after{};
+  std::vector<double> cell_series(static_cast<std::size_t>(wanted));
+  for (std::size_t c = 0; c < kCellCount; ++c) {
+    if (!Usable(static_cast<int>(c))) continue;
+    for (int i = 0; i < wanted; ++i) {
+      cell_series[static_cast<std::size_t>(i)] = history_[newest_first(wanted - 1 - i)][c];
+    }
+    after[c] = FitLevelWithShape(cell_series, dt_s, fit.hz, fit.decay_per_s).level;
+  }
+  // A fit's level is as good as a mean of 1 / factor^2 samples.
+  const int equivalent_samples = std::max(
+      1, static_cast<int>(std::lround(1.0 / (fit.level_sigma_factor * fit.level_sigma_factor))));
+  out->event = MakeEvent(t, after, equivalent_samples);
+  ++counters_.events;
+  reference_ = after;
+  reference_samples_ = equivalent_samples;
+  departure_t_.reset();
+  have_candidate_ = false;
+  have_ring_candidate_ = false;
 }
 
 WeightEvent WeighChain::MakeEvent(Timestamp t, const Loads& after, int after_samples) const {

@@ -46,6 +46,23 @@ struct WeighChainParams {
   double small_step_g = 100;
   double small_step_confirm_ms = 60;
   double small_step_skip_ms = 60;
+  // Large steps while the plate still rings: the level from a fit of a constant plus one damped
+  // 6-18 Hz mode (damped_ring_fit.h) over the last ring_fit_window_ms, once the fit explains the
+  // samples (residual variance <= ring_fit_residual_ratio x noise) and has held for
+  // ring_fit_confirm_ms as the fit grows (up to ring_fit_max_ms), with a level sigma of at most
+  // ring_fit_max_level_sigma_g, for steps of at least ring_fit_min_step_g (a small item's ring
+  // is lost in the noise). 0 ms: off (always off below 32 samples/s).
+  double ring_fit_window_ms = 150;
+  double ring_fit_min_step_g = 100;
+  double ring_fit_confirm_ms = 50;
+  double ring_fit_max_ms = 300;
+  double ring_fit_residual_ratio = 2.0;
+  double ring_fit_max_level_sigma_g = 0.8;
+  // The fit's newest third (at least 4 samples) must be explained as well, within this ratio.
+  double ring_fit_tail_ratio = 2.5;
+  // The ring's envelope time constant (1 / decay rate) must be at most this: a longer one is a
+  // hand's steady tremor, not the plate (whose ring settles in 150-400 ms).
+  double ring_fit_max_time_constant_ms = 125;
   double noise_per_cell_g = 1.0;       // expected RMS noise of one cell's sample
   double stable_variance_ratio = 2.5;  // window variance <= ratio * expected noise variance
   double stable_trend_sigma = 3.5;     // change along the least-squares line, in its sigmas
@@ -170,6 +187,8 @@ class WeighChain {
   std::optional<PointMm> Centre(const Loads& loads, double min_load_g) const;
   void ResetWindow();
   WeightEvent MakeEvent(Timestamp t, const Loads& after, int after_samples) const;
+  // The large-step path under ringing; may set out->event.
+  void RingFitStep(Timestamp t, bool stable, WeighOutput* out);
   void EnterInputFault(Timestamp t, const std::string& message);
   void SetStatus(Timestamp t, WeighOutput* out);
   std::string HealthMessage() const;
@@ -199,6 +218,19 @@ class WeighChain {
   int confirm_samples_ = 3;
   int small_step_confirm_samples_ = 8;
   int small_step_skip_samples_ = 4;
+  // The last samples (per-cell loads and totals) for the ring fit, a ring buffer.
+  std::vector<Loads> history_;
+  std::vector<double> history_totals_;
+  int history_count_ = 0;
+  int history_next_ = 0;
+  int ring_fit_samples_ = 0;  // 0: the ring fit is off
+  int ring_fit_confirm_samples_ = 2;
+  bool have_ring_candidate_ = false;
+  int ring_candidate_samples_ = 0;  // samples in the candidate's fit (grows)
+  int ring_candidate_confirmed_ = 0;
+  double ring_candidate_level_ = 0;
+  double ring_candidate_level_sigma_ = 0;
+  std::vector<double> fit_scratch_;
 
   std::optional<Timestamp> input_fault_until_;
   std::string input_fault_message_;

@@ -271,8 +271,9 @@ Result<WeighEvalResult> RunWeighEval(const WeighEvalOptions& options) {
   result.outcomes.resize(scenario.truth.size());
   for (std::size_t i = 0; i < scenario.truth.size(); ++i)
     result.outcomes[i].truth = scenario.truth[i];
-  std::vector<double> latencies_ms, cop_errors_cm, abs_errors_g;
-  int within = 0, within_sigma = 0;
+  std::vector<double> latencies_ms, cop_errors_cm, abs_errors_g, latencies_above_min_ms;
+  int within = 0, within_sigma = 0, within_above_min = 0;
+  constexpr double kMinCapacityG = 100;  // OIML R76 class III, e = 5 g: 20 e
   std::size_t first_candidate = 0;
   for (const sensors::WeightEvent& event : detected) {
     const double t = event.t_settle.seconds();
@@ -314,7 +315,13 @@ Result<WeighEvalResult> RunWeighEval(const WeighEvalOptions& options) {
     const TrueWeightEvent& truth = scenario.truth[*best];
     const double error = event.delta_g - truth.delta_g;
     abs_errors_g.push_back(std::abs(error));
-    if (std::abs(error) <= ClassThreeLimitG(truth.delta_g)) ++within;
+    const bool inside = std::abs(error) <= ClassThreeLimitG(truth.delta_g);
+    if (inside) ++within;
+    if (std::abs(truth.delta_g) >= kMinCapacityG) {
+      ++result.matched_above_min;
+      if (inside) ++within_above_min;
+      latencies_above_min_ms.push_back((t - truth.t_settle_s) * 1e3);
+    }
     if (std::abs(error) <= 2 * event.sigma_g) ++within_sigma;
     latencies_ms.push_back((t - truth.t_settle_s) * 1e3);
     if (event.item_position.has_value()) {
@@ -334,6 +341,12 @@ Result<WeighEvalResult> RunWeighEval(const WeighEvalOptions& options) {
     result.within_mpe = static_cast<double>(within) / result.matched;
     result.within_2_sigma = static_cast<double>(within_sigma) / result.matched;
   }
+  if (result.matched_above_min > 0) {
+    result.within_mpe_above_min =
+        static_cast<double>(within_above_min) / result.matched_above_min;
+  }
+  result.settle_to_event_ms_p50_above_min = Percentile(latencies_above_min_ms, 50);
+  result.settle_to_event_ms_p95_above_min = Percentile(latencies_above_min_ms, 95);
   result.abs_error_g_p50 = Percentile(abs_errors_g, 50);
   result.abs_error_g_p95 = Percentile(abs_errors_g, 95);
   result.settle_to_event_ms_p50 = Percentile(latencies_ms, 50);

@@ -113,6 +113,12 @@ struct WeighEvalResult {
   double settle_to_event_ms_p95 = 0;
   double cop_error_cm_p50 = 0;
   double cop_error_cm_p95 = 0;
+  // The same over matched events of at least the class III minimum capacity (20 e = 100 g), the
+  // loads a scale may price by weight.
+  int matched_above_min = 0;
+  double within_mpe_above_min = 0;
+  double settle_to_event_ms_p50_above_min = 0;
+  double settle_to_event_ms_p95_above_min = 0;
   int degraded_events = 0;  // events weighed from 3 cells
   double simulated_s = 0;
   int64_t samples = 0;

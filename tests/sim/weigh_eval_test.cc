@@ -24,14 +24,21 @@ TEST(WeighEvalTest, AccuracyOnAFixedSeedAt80SamplesPerSecond) {
   const WeighEvalResult r = Eval(600, 11);
   EXPECT_EQ(r.true_events, 600);
   EXPECT_GT(r.distractors, 150);
-  // Goals met: recall, precision (>= 99.9 % on this seed), centre of pressure.
+  // Goals met on this seed: recall, precision, centre of pressure (measured 1.0, 1.0, 1.84 cm).
   EXPECT_GE(r.recall, 0.999);
   EXPECT_GE(r.precision, 0.999);
   EXPECT_LE(r.cop_error_cm_p95, 3.0);
-  // Goals not met yet (goal 0.995 and 150 ms): guard the measured level.
-  EXPECT_GE(r.within_mpe, 0.96);
-  EXPECT_LE(r.settle_to_event_ms_p95, 230);
+  // Goals not met over all events (0.995 and 150 ms; measured 0.9867 and 183 ms): items under
+  // 100 g wait out the hand's last grams. Guard the measured level.
+  EXPECT_GE(r.within_mpe, 0.98);
+  EXPECT_LE(r.settle_to_event_ms_p95, 195);
   EXPECT_GE(r.settle_to_event_ms_p50, 0);
+  EXPECT_LE(r.settle_to_event_ms_p50, 75);
+  // From the class III minimum capacity (100 g) up, both goals are met (0.9950, 122 ms): the
+  // damped-mode fit weighs large steps while the plate still rings.
+  EXPECT_GT(r.matched_above_min, 350);
+  EXPECT_GE(r.within_mpe_above_min, 0.995);
+  EXPECT_LE(r.settle_to_event_ms_p95_above_min, 150);
 }
 
 TEST(WeighEvalTest, AnotherSeedWithoutTheAccelerometer) {
@@ -41,8 +48,9 @@ TEST(WeighEvalTest, AnotherSeedWithoutTheAccelerometer) {
   options.imu = false;
   Result<WeighEvalResult> r = RunWeighEval(options);
   ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_GE(r->recall, 0.995);
-  EXPECT_GE(r->precision, 0.99);
+  EXPECT_GE(r->recall, 0.999);     // measured 1.0
+  EXPECT_GE(r->precision, 0.999);  // measured 1.0
+  EXPECT_GE(r->within_mpe, 0.99);  // measured 0.9950
   EXPECT_LE(r->cop_error_cm_p95, 3.0);
 }
 
@@ -55,9 +63,9 @@ TEST(WeighEvalTest, OneCellLostHalfwayKeepsWeighingFromThree) {
   Result<WeighEvalResult> r = RunWeighEval(options);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_GT(r->degraded_events, 250);
-  EXPECT_GE(r->recall, 0.995);
-  EXPECT_GE(r->precision, 0.98);
-  EXPECT_GE(r->within_mpe, 0.9);
+  EXPECT_GE(r->recall, 0.999);     // measured 1.0
+  EXPECT_GE(r->precision, 0.99);   // measured 0.9934
+  EXPECT_GE(r->within_mpe, 0.97);  // measured 0.9783
   EXPECT_LE(r->cop_error_cm_p95, 3.0);
   bool said_so = false;
   for (const std::string& m : r->fault_messages) {
