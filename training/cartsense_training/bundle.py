@@ -2,8 +2,9 @@
 
 model.onnx, model.int8.onnx, preprocessing.json, labels.json, prototypes.json, metrics.json,
 model_card.md and manifest.json ({"format_version": 1, "files": {name: {"sha256": hex}}}, every
-other file of the bundle). Figures in the card are measured here, on the dev split, with
-onnxruntime.
+other file of the bundle), and model.opencv.onnx for the C++ OpenCV dnn fallback when the bundle
+stays within BUNDLE_BUDGET_BYTES with it. Figures in the card are measured here, on the dev
+split, with onnxruntime.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import hashlib
 import json
 import os
 import platform
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,6 +47,41 @@ def write_manifest(folder: Path) -> dict:
     manifest = {"format_version": 1, "files": files}
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
+
+
+BUNDLE_BUDGET_BYTES = 25_000_000
+REPO_ROOT = Path(__file__).resolve().parents[2]
+OPENCV_COMPAT_SCRIPT = REPO_ROOT / "src" / "vision" / "opencv_compat_model.py"
+
+
+def add_opencv_model(folder: Path, budget_bytes: int = BUNDLE_BUDGET_BYTES, log=print) -> bool:
+    """Writes <folder>/model.opencv.onnx (model.onnx in the form OpenCV 4.6's dnn parses, made by
+    src/vision/opencv_compat_model.py) if the bundle's files stay within `budget_bytes` with it.
+    Returns whether it was written; an older copy is removed when it no longer fits."""
+    import importlib.util
+
+    folder = Path(folder)
+    spec = importlib.util.spec_from_file_location("opencv_compat_model", OPENCV_COMPAT_SCRIPT)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"cannot load {OPENCV_COMPAT_SCRIPT}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    target = folder / "model.opencv.onnx"
+    with tempfile.TemporaryDirectory() as tmp:
+        made = Path(tmp) / "model.opencv.onnx"
+        module.make_compat(folder / "model.onnx", made)
+        others = sum(p.stat().st_size for p in folder.iterdir()
+                     if p.is_file() and p.name != target.name)
+        total = others + made.stat().st_size
+        if total > budget_bytes:
+            target.unlink(missing_ok=True)
+            log(f"model.opencv.onnx not added: the bundle would be {total / 1e6:.1f} MB, over "
+                f"{budget_bytes / 1e6:.0f} MB (make it beside the bundle with "
+                f"{OPENCV_COMPAT_SCRIPT.relative_to(REPO_ROOT)})")
+            return False
+        shutil.copyfile(made, target)
+    log(f"model.opencv.onnx added ({target.stat().st_size / 1e6:.1f} MB)")
+    return True
 
 
 def latency_ms(model_path: Path, input_size: int, threads: int = 1, runs: int = 100) -> dict:
@@ -173,6 +211,7 @@ def write_bundle(model: Recognizer, cfg, data, history: list, folder: Path,
         "versions": versions(), "command": command,
     }
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    add_opencv_model(folder, log=log)
     write_model_card(folder)
     write_manifest(folder)
     size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
@@ -407,7 +446,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--measure-latency", type=int, metavar="RUNS", default=0,
                         help="re-measure the 1-thread latency with RUNS runs per model first")
+    parser.add_argument("--opencv-model", action="store_true",
+                        help="also (re)make model.opencv.onnx if the bundle stays within "
+                             f"{BUNDLE_BUDGET_BYTES / 1e6:.0f} MB")
     args = parser.parse_args(argv)
+    if args.opencv_model:
+        add_opencv_model(args.folder)
     if args.measure_latency:
         path = args.folder / "metrics.json"
         metrics = json.loads(path.read_text(encoding="utf-8"))
