@@ -435,7 +435,8 @@ def _cpp_recognition_section(folder: Path) -> list[str]:
             f"{_pct(run['top5_fine'])} | {_pct(run['top1_coarse'])} | "
             f"{_pct(run['top5_coarse'])} | "
             f"{'-' if latency is None else f'{latency:.2f} ms'} |")
-    lines += ["", runs.get("note", "")]
+    lines += ["", runs.get("note", ""), "", "Commands: " + "; ".join(
+        f"`{run['command']}`" for run in runs["runs"] if run.get("command")) + "."]
     return lines
 
 
