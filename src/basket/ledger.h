@@ -11,8 +11,8 @@
 // power cut. An action the basket cannot take (removing what is not there) is rejected before
 // anything is written. Opening an existing file replays it: the SQLite integrity check, the
 // schema version, the session id, a SHA-256 chain over the records (so a changed, dropped or
-// reordered record is found) and the fold itself must all pass, or Open fails with an error
-// naming the file; it never returns a basket it cannot vouch for.
+// reordered record is found; only losing the last records together goes unseen, as a shorter
+// valid ledger) and the fold itself must all pass, or Open fails with an error naming the file.
 //
 // One process, one thread: the ledger holds an exclusive lock on its file while open (a second
 // opener gets Unavailable), and a Ledger object is not safe to share between threads.
