@@ -3,9 +3,13 @@
 // its format and GTIN (UPC-A and UPC-E as 13 digits, EAN-8 as its 8 digits). For calibration,
 // support and tests.
 //
-// Exit codes: 0 a code was read in every image; 1 some image held no readable code; 3 some image
-// could not be opened or decoded (the others are still read); 2 bad command line.
+// `cartsense eval-scans --sessions DIR... [--json]`: the scan metrics of issue 7 on simulated
+// sessions (src/vision/scan_eval.h).
+//
+// read-barcodes exit codes: 0 a code was read in every image; 1 some image held no readable code; 3
+// some image could not be opened or decoded (the others are still read); 2 bad command line.
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +18,7 @@
 #include "commands.h"
 #include "session/session_format.h"
 #include "vision/barcode_reader.h"
+#include "vision/scan_eval.h"
 
 namespace cartsense::app {
 namespace {
@@ -69,9 +74,75 @@ int RunReadBarcodes(const ReadBarcodesOptions& options) {
   return image_without_code ? kExitProblemFound : kExitOk;
 }
 
+struct EvalScansOptions {
+  std::vector<std::string> sessions;
+  bool json = false;
+};
+
+// The goals of issue 7 for scanning.
+constexpr double kReadRateGoal = 0.99;
+
+int RunEvalScans(const EvalScansOptions& options) {
+  vision::ScanEvalCounts total;
+  nlohmann::json per_session = nlohmann::json::array();
+  for (const std::string& dir : options.sessions) {
+    Result<vision::ScanEvalCounts> counts = vision::EvaluateScanSession(dir);
+    if (!counts.ok()) {
+      std::cerr << "cartsense eval-scans: " << counts.status().ToString() << "\n";
+      return counts.status().code() == StatusCode::kNotFound ? kExitUnavailable : kExitProblemFound;
+    }
+    per_session.push_back({{"session", dir},
+                           {"scan_actions", counts->scan_actions},
+                           {"read_within_1s", counts->read_within_1s},
+                           {"duplicate_reads", counts->duplicate_reads},
+                           {"wrong_reads", counts->wrong_reads}});
+    total += *counts;
+  }
+  const double ms_per_frame =
+      total.frames == 0 ? 0.0 : 1e3 * total.reader_cpu_s / static_cast<double>(total.frames);
+  const nlohmann::json report = {{"sessions", per_session},
+                                 {"scan_actions", total.scan_actions},
+                                 {"barcode_read_rate", total.read_rate()},
+                                 {"barcode_duplicate_reads", total.duplicate_reads},
+                                 {"barcode_wrong_reads", total.wrong_reads},
+                                 {"read_later_than_1s", total.read_later},
+                                 {"hard_scan_actions", total.hard_actions},
+                                 {"hard_read_within_1s", total.hard_read_within_1s},
+                                 {"scanner_frames", total.frames},
+                                 {"reader_cpu_ms_per_frame", ms_per_frame}};
+  if (options.json) {
+    std::cout << report.dump(2) << "\n";
+  } else {
+    std::cout << "scan actions: " << total.scan_actions << " (" << total.hard_actions
+              << " hard cases)\n"
+              << "read within 1 s: " << total.read_within_1s << " (rate " << total.read_rate()
+              << ", goal >= " << kReadRateGoal << "); hard cases " << total.hard_read_within_1s
+              << "\n"
+              << "duplicate reads: " << total.duplicate_reads << " (goal 0); wrong reads "
+              << total.wrong_reads << "\n"
+              << "scanner frames: " << total.frames << ", reader " << ms_per_frame
+              << " ms CPU per frame\n";
+  }
+  const bool goals_met =
+      total.read_rate() >= kReadRateGoal && total.duplicate_reads == 0 && total.wrong_reads == 0;
+  return goals_met ? kExitOk : kExitProblemFound;
+}
+
 }  // namespace
 
 void RegisterBarcodeCommands(CLI::App& app, CommandAction& action) {
+  auto eval_options = std::make_shared<EvalScansOptions>();
+  CLI::App* eval = app.add_subcommand(
+      "eval-scans",
+      "Run the scanner camera of sessions with truth through the barcode reader and the scan "
+      "debouncer; report the share of scan actions read within 1 s and duplicate reads. Exit 1 "
+      "when a goal (rate >= 0.99, no duplicate or wrong read) is not met.");
+  eval->add_option("--sessions", eval_options->sessions, "session folders")->required();
+  eval->add_flag("--json", eval_options->json, "print a JSON object");
+  eval->callback([eval_options, &action] {
+    action.run = [eval_options] { return RunEvalScans(*eval_options); };
+  });
+
   auto options = std::make_shared<ReadBarcodesOptions>();
   CLI::App* command = app.add_subcommand(
       "read-barcodes",
