@@ -102,8 +102,8 @@ DampedRingFit FitDampedRing(const std::vector<double>& y, double dt_s,
     return a.ok && (!b.ok || a.residual_variance < b.residual_variance);
   };
   // Coarse grid: 0.5 Hz in frequency, decay in ratios of ~1.4.
-  constexpr double kHzStep = 0.5;
-  constexpr double kDecayRatio = 1.4;
+  constexpr double kHzStep = 1.0;
+  constexpr double kDecayRatio = 1.8;
   const int hz_steps = static_cast<int>(std::floor((bounds.max_hz - bounds.min_hz) / kHzStep));
   const int decay_steps = static_cast<int>(std::floor(
       std::log(bounds.max_decay_per_s / bounds.min_decay_per_s) / std::log(kDecayRatio)));
@@ -118,7 +118,7 @@ DampedRingFit FitDampedRing(const std::vector<double>& y, double dt_s,
   if (!best.ok) return best;
   // Pattern search around the best grid point, halving the steps when no neighbour is better.
   double hz_step = kHzStep / 2, decay_step = 0.2;  // decay step as a fraction
-  for (int round = 0; round < 24 && hz_step > 1e-4; ++round) {
+  for (int round = 0; round < 24 && hz_step > 1e-3; ++round) {
     DampedRingFit round_best = best;
     const std::array<double, 3> moves = {-1.0, 0.0, 1.0};
     for (const double dh : moves) {
