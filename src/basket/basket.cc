@@ -38,15 +38,6 @@ void UpdateTotal(BasketLine& line) {
 
 }  // namespace
 
-int64_t BillableGrams(double net_weight_g) { return std::llround(net_weight_g); }
-
-int64_t WeighedPriceMinor(int64_t price_per_kg_minor, double net_weight_g) {
-  // Integers from here on, so the same grams always give the same price on every machine.
-  // With the bounds of basket.h the product stays below 10^15, far from overflow.
-  const int64_t grams = BillableGrams(net_weight_g);
-  return (price_per_kg_minor * grams + 500) / 1000;
-}
-
 Result<int64_t> CataloguePriceMinor(const catalog::Product& product, PricedBy priced_by) {
   if (product.sold_by == catalog::SoldBy::kUnit) {
     if (priced_by == PricedBy::kWeight) {
@@ -56,7 +47,7 @@ Result<int64_t> CataloguePriceMinor(const catalog::Product& product, PricedBy pr
     return product.price_minor;
   }
   if (priced_by == PricedBy::kWeight) return product.price_minor;
-  return WeighedPriceMinor(product.price_minor, product.unit_mass_g);
+  return PiecePriceMinor(product.price_minor, product.unit_mass_g);
 }
 
 Status CheckAgainstCatalogue(const BasketAction& action, const catalog::Catalogue& catalogue) {

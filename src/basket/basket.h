@@ -44,16 +44,12 @@ struct BasketLine {
   friend bool operator==(const BasketLine&, const BasketLine&) = default;
 };
 
-// The weight a weighed line is billed for: net grams rounded to the nearest whole gram (halves
-// up). Receipts print this figure.
-int64_t BillableGrams(double net_weight_g);
-// Price of a weighed line: price per kg × billable grams / 1000, rounded to the nearest minor
-// unit (halves up), in integer arithmetic. 2990/kg × 1234 g = 3689.66 → 3690.
-int64_t WeighedPriceMinor(int64_t price_per_kg_minor, double net_weight_g);
+// BillableGrams, WeighedPriceMinor and PiecePriceMinor (the rounding rules) are in
+// core/basket_action.h, shared with the reasoner.
 
 // The catalogue's price for a line of `product` priced `priced_by`: its price for kUnit
 // products and for produce by weight (per kg); produce billed by the piece (below the scale's
-// minimum capacity) costs one typical piece, WeighedPriceMinor(price per kg, unit_mass_g).
+// minimum capacity) costs one typical piece, PiecePriceMinor(price per kg, unit_mass_g).
 // InvalidArgument for a packaged product priced by weight.
 Result<int64_t> CataloguePriceMinor(const catalog::Product& product, PricedBy priced_by);
 // The action names a product of `catalogue` and carries its catalogue price.

@@ -1,5 +1,6 @@
 #include "basket/ledger.h"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cerrno>
@@ -9,6 +10,7 @@
 #include <optional>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include <fcntl.h>
@@ -657,6 +659,25 @@ Status Ledger::Replay() {
   }
   if (stepped != SQLITE_DONE) return SqliteError(stepped, "reading the ledger");
   return Status::Ok();
+}
+
+std::vector<const LedgerRecord*> Ledger::RecordsAbout(std::string_view product_id) const {
+  std::vector<const LedgerRecord*> about;
+  for (const LedgerRecord& record : records_) {
+    const bool concerns = std::visit(
+        [product_id](const auto& entry) {
+          using Entry = std::decay_t<decltype(entry)>;
+          if constexpr (std::is_same_v<Entry, ShopperPrompt>) {
+            return std::find(entry.candidate_product_ids.begin(), entry.candidate_product_ids.end(),
+                             product_id) != entry.candidate_product_ids.end();
+          } else {
+            return entry.product_id == product_id;
+          }
+        },
+        record.entry);
+    if (concerns) about.push_back(&record);
+  }
+  return about;
 }
 
 Result<int64_t> Ledger::Append(const BasketAction& action) {

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -94,6 +95,9 @@ class Ledger {
   // Every record, in sequence order (the ones replayed on open, then the ones appended).
   const std::vector<LedgerRecord>& records() const { return records_; }
   const Basket& basket() const { return basket_; }
+  // What explains a product's line, in sequence order: its actions, the flags naming it and the
+  // prompts that offered it as a candidate.
+  std::vector<const LedgerRecord*> RecordsAbout(std::string_view product_id) const;
   // 0 for an empty ledger.
   int64_t last_sequence() const { return records_.empty() ? 0 : records_.back().sequence; }
 

@@ -8,6 +8,7 @@
 // evidence behind it, so that each line of a receipt can be explained from the ledger.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -15,6 +16,25 @@
 #include "core/time.h"
 
 namespace cartsense {
+
+// Billing arithmetic, here so that the reasoner (which fills unit_price_minor) and the basket
+// (which prices lines) share one rule. docs/basket.md, "Prices and rounding".
+//
+// The weight a weighed line is billed for: net grams rounded to the nearest whole gram (halves
+// up). Receipts print this figure. Takes a finite weight within the basket's bounds (0..500 kg).
+inline int64_t BillableGrams(double net_weight_g) { return std::llround(net_weight_g); }
+// Price of a weighed line: price per kg × billable grams / 1000, rounded to the nearest minor
+// unit (halves up), in integer arithmetic so that every machine bills the same.
+// 2990/kg × 1234 g = 3689.66 → 3690. Within the basket's bounds (500 kg, 10^9 per kg) the
+// product stays below 10^15.
+inline int64_t WeighedPriceMinor(int64_t price_per_kg_minor, double net_weight_g) {
+  return (price_per_kg_minor * BillableGrams(net_weight_g) + 500) / 1000;
+}
+// Unit price of produce billed by the piece (below the scale's minimum capacity): one typical
+// piece (the catalogue's unit_mass_g) at the per-kg price.
+inline int64_t PiecePriceMinor(int64_t price_per_kg_minor, double unit_mass_g) {
+  return WeighedPriceMinor(price_per_kg_minor, unit_mass_g);
+}
 
 // How a basket line is priced: per unit (packaged goods, or produce billed by the piece), or per
 // kg of net weight (produce at or above the scale's minimum capacity).

@@ -134,6 +134,16 @@ TEST_F(LedgerTest, ReopenReplaysEveryRecordKindExactly) {
   ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
   EXPECT_EQ((*reopened)->records(), written);
   EXPECT_EQ((*reopened)->basket(), basket);
+  std::vector<int64_t> about_milk;
+  for (const LedgerRecord* record : (*reopened)->RecordsAbout("arla-standard-milk")) {
+    about_milk.push_back(record->sequence);
+  }
+  EXPECT_EQ(about_milk, (std::vector<int64_t>{1, 4}));  // the add and the ticket-switch flag
+  std::vector<int64_t> about_apple;
+  for (const LedgerRecord* record : (*reopened)->RecordsAbout("granny-smith")) {
+    about_apple.push_back(record->sequence);
+  }
+  EXPECT_EQ(about_apple, (std::vector<int64_t>{2, 3}));  // the prompt offering it, the add
   EXPECT_EQ((*reopened)->Append(AddMilk(1)).value_or(-1), 5);
 
   auto existing = Ledger::OpenExisting(path_);
