@@ -3,7 +3,8 @@
 //   raw counts -> grams per cell (calibration, temperature) -> creep compensation -> auto-zero
 //   -> spike rejection (per cell, against the median of 3) -> total, uncertainty and centre of
 //   pressure (4 cells, or 3 with the rigid-plate rule) -> stability (variance and trend over the
-//   settle window, no cart motion) -> WeightEvent between two stable states.
+//   settle window, no cart motion; small steps held longer; large steps may be weighed under
+//   their ringing by a damped-mode fit, damped_ring_fit.h) -> WeightEvent between two states.
 //
 // Inputs:  LoadCellSample (80 or 10 samples/s), ImuSample (optional, ~100 Hz), bad-input reports
 //          from the serial decoder. Samples must come in increasing time; an out-of-order or
