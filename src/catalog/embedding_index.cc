@@ -109,6 +109,19 @@ Result<std::string_view> VerifiedBody(std::string_view bytes, const std::string&
 
 }  // namespace index_file
 
+Result<std::unique_ptr<EmbeddingIndex>> MakeEmbeddingIndex(int dimension,
+                                                           std::size_t expected_prototypes) {
+  if (dimension < 1 || dimension > (1 << 16)) {
+    return InvalidArgumentError("index dimension must be 1..65536, got " +
+                                std::to_string(dimension));
+  }
+  if (expected_prototypes <= kExactIndexMaxPrototypes) {
+    return std::unique_ptr<EmbeddingIndex>(std::make_unique<ExactCosineIndex>(dimension));
+  }
+  CS_ASSIGN_OR_RETURN(HnswCosineIndex approximate, HnswCosineIndex::Create(dimension));
+  return std::unique_ptr<EmbeddingIndex>(std::make_unique<HnswCosineIndex>(std::move(approximate)));
+}
+
 Result<std::unique_ptr<EmbeddingIndex>> LoadEmbeddingIndex(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) return NotFoundError("cannot read index " + path);

@@ -51,6 +51,14 @@ class EmbeddingIndex {
   EmbeddingIndex& operator=(EmbeddingIndex&&) = default;
 };
 
+// A new empty index for a catalogue of about `expected_prototypes`: exact search up to
+// kExactIndexMaxPrototypes, where it stays fast (0.2 ms a query at 10,000 on this machine,
+// docs/benchmarks.md), the HNSW index with its default parameters above. InvalidArgument on a
+// dimension outside 1..65536.
+inline constexpr std::size_t kExactIndexMaxPrototypes = 10'000;
+Result<std::unique_ptr<EmbeddingIndex>> MakeEmbeddingIndex(int dimension,
+                                                           std::size_t expected_prototypes);
+
 // Loads an index file of either kind, told apart by its magic bytes. Errors as the kind's Load
 // (NotFound, DataLoss, InvalidArgument), naming the file.
 Result<std::unique_ptr<EmbeddingIndex>> LoadEmbeddingIndex(const std::string& path);

@@ -289,6 +289,23 @@ TEST(HnswIndexTest, SaveLoadRoundTripGivesIdenticalResults) {
   std::filesystem::remove(path);
 }
 
+TEST(HnswIndexTest, MakeEmbeddingIndexPicksByCatalogueSize) {
+  auto small = MakeEmbeddingIndex(kDimension, 500);
+  auto large = MakeEmbeddingIndex(kDimension, 200'000);
+  ASSERT_TRUE(small.ok() && large.ok());
+  EXPECT_NE(dynamic_cast<ExactCosineIndex*>(small->get()), nullptr);
+  EXPECT_NE(dynamic_cast<HnswCosineIndex*>(large->get()), nullptr);
+  EXPECT_EQ(MakeEmbeddingIndex(0, 10).status().code(), StatusCode::kInvalidArgument);
+  const ClusteredData data = MakeClusters(5, 4, 1, 29);
+  for (auto* index : {small->get(), large->get()}) {
+    for (const auto& [id, v] : data.prototypes) ASSERT_TRUE(index->Add(id, v).ok());
+    auto top = index->Search(data.centres[2], 2);
+    ASSERT_TRUE(top.ok());
+    ASSERT_EQ(top->size(), 2U);
+    EXPECT_EQ((*top)[0].product_id, "product-2");
+  }
+}
+
 TEST(HnswIndexTest, DamagedFilesGiveErrorsNamingTheFile) {
   const ClusteredData data = MakeClusters(10, 5, 1, 17);
   const HnswCosineIndex index = Build(data);
