@@ -94,7 +94,7 @@ struct RecognizerOptions {
   // when it exists, rewritten atomically by Enroll and Forget.
   std::string enrolled_gallery_path;
   // With a catalogue, gallery keys are its product ids (every bundle fine id must be in it);
-  // without one, the bundle's label names.
+  // without one, the bundle's label names. Not owned: it must outlive the Recognizer.
   const Catalogue* catalogue = nullptr;
 };
 
