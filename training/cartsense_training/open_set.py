@@ -196,7 +196,8 @@ def calibrate(bundle_dir: Path, data_root: Path, cache: Path | None = None) -> d
             "prior": "50% unknown (one known and one unknown sample per photo)",
             "threshold_rule": f"keeps {KNOWN_KEPT:.0%} of the known fit samples",
             "bias_note": "the network was trained on these photos, so known cosines are higher "
-                         "than on new photos; see dev.known_kept_at_threshold",
+                         "than on new photos; see "
+                         "figures.dev_leave_one_product_out.known_kept_at_threshold",
             "prototype_rebuild_max_abs_diff": prototype_error,
             "model_file": "model.onnx (onnxruntime)",
         },
