@@ -118,6 +118,7 @@ ConfigSchema WeighChainParams::Schema() {
   s.Number("small_step_g", "g").Range(0, 100000).Default(d.small_step_g);
   s.Number("small_step_confirm_ms", "ms").Range(0, 5000).Default(d.small_step_confirm_ms);
   s.Number("small_step_skip_ms", "ms").Range(0, 5000).Default(d.small_step_skip_ms);
+  s.Number("small_step_trend_sigma", "sigma").Range(0.5, 100).Default(d.small_step_trend_sigma);
   s.Number("ring_fit_window_ms", "ms").Range(0, 2000).Default(d.ring_fit_window_ms);
   s.Number("ring_fit_min_step_g", "g").Range(0.5, 100000).Default(d.ring_fit_min_step_g);
   s.Number("ring_fit_confirm_ms", "ms").Range(0, 2000).Default(d.ring_fit_confirm_ms);
@@ -162,7 +163,7 @@ ConfigSchema WeighChainParams::Schema() {
 Result<WeighChainParams> WeighChainParams::FromConfig(Config& config) {
   CS_RETURN_IF_ERROR(Schema().Validate(config));
   WeighChainParams p;
-  const std::array<std::pair<const char*, double*>, 35> numbers = {{
+  const std::array<std::pair<const char*, double*>, 36> numbers = {{
       {"ring_fit_min_step_g", &p.ring_fit_min_step_g},
       {"ring_fit_tail_ratio", &p.ring_fit_tail_ratio},
       {"ring_fit_window_ms", &p.ring_fit_window_ms},
@@ -174,6 +175,7 @@ Result<WeighChainParams> WeighChainParams::FromConfig(Config& config) {
       {"small_step_g", &p.small_step_g},
       {"small_step_confirm_ms", &p.small_step_confirm_ms},
       {"small_step_skip_ms", &p.small_step_skip_ms},
+      {"small_step_trend_sigma", &p.small_step_trend_sigma},
       {"stable_band_ratio", &p.stable_band_ratio},
       {"spike_threshold_g", &p.spike_threshold_g},
       {"sample_rate_hz", &p.sample_rate_hz},
@@ -255,6 +257,8 @@ WeighChain::WeighChain(const WeighChainParams& params, const ScaleCalibration& c
   };
   confirm_samples_ = samples(params_.confirm_ms);
   small_step_confirm_samples_ = samples(params_.small_step_confirm_ms);
+  small_step_quiet_params_ = params_;
+  small_step_quiet_params_.stable_trend_sigma = params_.small_step_trend_sigma;
   small_step_skip_samples_ =
       std::min(samples(params_.small_step_skip_ms), window_size_ + small_step_confirm_samples_ - 1);
   // The fit needs six samples and resolves 6-18 Hz only at 32 samples/s or more.
@@ -601,7 +605,8 @@ WeighOutput WeighChain::ProcessSample(const LoadCellSample& sample) {
             window_size_ + (small_step ? small_step_confirm_samples_ : confirm_samples_);
         // The whole span (window and confirmation) must be quiet too: a slow tremor or the slow
         // start of a hand's ramp can look still within one window.
-        if (!Quiet(candidate_totals_, sigma, params_.sample_rate_hz, params_)) {
+        if (!Quiet(candidate_totals_, sigma, params_.sample_rate_hz,
+                   small_step ? small_step_quiet_params_ : params_)) {
           have_candidate_ = false;
         } else if (static_cast<int>(candidate_loads_.size()) >= needed) {
           const std::size_t skip =

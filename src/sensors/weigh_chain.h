@@ -42,11 +42,12 @@ struct WeighChainParams {
   double confirm_ms = 40;         // a new stable state must hold this long beyond the window
   // Small steps: the tail of the hand's contact (its last few grams of ramp and tremor) hides in
   // the noise of one window, so a change below small_step_g must hold small_step_confirm_ms
-  // beyond the window, and its level is the mean of the span without its first
-  // small_step_skip_ms.
+  // beyond the window with a stricter trend test over the span (small_step_trend_sigma), and
+  // its level is the mean of the span without its first small_step_skip_ms.
   double small_step_g = 100;
-  double small_step_confirm_ms = 60;
-  double small_step_skip_ms = 60;
+  double small_step_confirm_ms = 40;
+  double small_step_skip_ms = 40;
+  double small_step_trend_sigma = 1.5;
   // Large steps while the plate still rings: the level from a fit of a constant plus one damped
   // 6-18 Hz mode (damped_ring_fit.h) over the last ring_fit_window_ms, once the fit explains the
   // samples (residual variance <= ring_fit_residual_ratio x noise) and has held for
@@ -219,6 +220,7 @@ class WeighChain {
   int confirm_samples_ = 3;
   int small_step_confirm_samples_ = 8;
   int small_step_skip_samples_ = 4;
+  WeighChainParams small_step_quiet_params_;  // params_ with the small-step trend test
   // The last samples (per-cell loads and totals) for the ring fit, a ring buffer.
   std::vector<Loads> history_;
   std::vector<double> history_totals_;
