@@ -95,7 +95,8 @@ int RunEvalScans(const EvalScansOptions& options) {
                            {"scan_actions", counts->scan_actions},
                            {"read_within_1s", counts->read_within_1s},
                            {"duplicate_reads", counts->duplicate_reads},
-                           {"wrong_reads", counts->wrong_reads}});
+                           {"wrong_reads", counts->wrong_reads},
+                           {"missed", counts->missed}});
     total += *counts;
   }
   const double ms_per_frame =

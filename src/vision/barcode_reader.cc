@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 #include <numbers>
+#include <optional>
 #include <utility>
 
 // zxing-cpp 1.4: Result::text() is UTF-8 with this defined (UTF-16 otherwise, deprecated).
@@ -176,6 +177,76 @@ bool StretchContrast(cv::Mat& crop) {
   return true;
 }
 
+// Wiener deconvolution of every row of `crop` by a box blur `length_px` long along the rows: a
+// code moving along its length while the shutter is open. Written here because OpenCV has no
+// deconvolution; the rows are independent, so one DFT per row (cv::DFT_ROWS).
+cv::Mat DeblurRows(const cv::Mat& crop, double length_px, float noise_to_signal) {
+  const int width = cv::getOptimalDFTSize(crop.cols);
+  cv::Mat rows;
+  crop.convertTo(rows, CV_32F);
+  cv::copyMakeBorder(rows, rows, 0, 0, 0, width - crop.cols, cv::BORDER_REPLICATE);
+  cv::Mat spectrum;
+  cv::dft(rows, spectrum, cv::DFT_ROWS | cv::DFT_COMPLEX_OUTPUT);
+  // The kernel: a box centred on x = 0 (wrapped), its two end taps weighted by the fraction of
+  // a pixel they cover.
+  cv::Mat kernel = cv::Mat::zeros(1, width, CV_32F);
+  const double half = length_px / 2;
+  const int reach = static_cast<int>(std::ceil(half));
+  for (int x = -reach; x <= reach; ++x) {
+    const double weight = std::clamp(half + 0.5 - std::abs(x), 0.0, 1.0);
+    kernel.at<float>(0, (x + width) % width) += static_cast<float>(weight);
+  }
+  kernel /= cv::sum(kernel)[0];
+  cv::Mat response;
+  cv::dft(kernel, response, cv::DFT_COMPLEX_OUTPUT);
+  // F = G H* / (|H|² + k): k, the noise-to-signal ratio, keeps the spectrum's zeros from
+  // blowing up noise and JPEG artefacts.
+  const auto* h = response.ptr<cv::Vec2f>(0);
+  for (int y = 0; y < spectrum.rows; ++y) {
+    auto* g = spectrum.ptr<cv::Vec2f>(y);
+    for (int u = 0; u < width; ++u) {
+      const float power = h[u][0] * h[u][0] + h[u][1] * h[u][1] + noise_to_signal;
+      const float re = (g[u][0] * h[u][0] + g[u][1] * h[u][1]) / power;
+      const float im = (g[u][1] * h[u][0] - g[u][0] * h[u][1]) / power;
+      g[u] = cv::Vec2f(re, im);
+    }
+  }
+  cv::Mat restored;
+  cv::idft(spectrum, restored, cv::DFT_ROWS | cv::DFT_REAL_OUTPUT | cv::DFT_SCALE);
+  cv::Mat out;
+  restored(cv::Rect(0, 0, crop.cols, crop.rows)).convertTo(out, CV_8U);
+  return out;
+}
+
+// The length (crop pixels, within [min_px, max_px]) of a box blur along the rows of `crop`,
+// from the cepstrum: a box of length L puts zeros every 1/L in each row's spectrum, so the
+// row-averaged log spectrum, transformed again, has its deepest dip at quefrency L.
+double EstimateRowBlurLength(const cv::Mat& crop, double min_px, double max_px) {
+  const int width = cv::getOptimalDFTSize(crop.cols);
+  cv::Mat rows;
+  crop.convertTo(rows, CV_32F);
+  cv::copyMakeBorder(rows, rows, 0, 0, 0, width - crop.cols, cv::BORDER_REPLICATE);
+  cv::Mat spectrum;
+  cv::dft(rows, spectrum, cv::DFT_ROWS | cv::DFT_COMPLEX_OUTPUT);
+  cv::Mat log_power = cv::Mat::zeros(1, width, CV_32F);
+  auto* mean = log_power.ptr<float>(0);
+  for (int y = 0; y < spectrum.rows; ++y) {
+    const auto* g = spectrum.ptr<cv::Vec2f>(y);
+    for (int u = 0; u < width; ++u)
+      mean[u] += std::log(g[u][0] * g[u][0] + g[u][1] * g[u][1] + 1.0F);
+  }
+  cv::Mat cepstrum;
+  cv::dft(log_power, cepstrum, cv::DFT_COMPLEX_OUTPUT);
+  const auto* c = cepstrum.ptr<cv::Vec2f>(0);  // the real part is the (even) cepstrum
+  const int from = std::max(2, static_cast<int>(std::floor(min_px)));
+  const int to = std::min(width / 2 - 1, static_cast<int>(std::ceil(max_px)));
+  int best = from;
+  for (int q = from; q <= to; ++q) {
+    if (c[q][0] < c[best][0]) best = q;
+  }
+  return best;
+}
+
 }  // namespace
 
 cv::Point2f BarcodeRead::centre_px() const {
@@ -341,6 +412,7 @@ Result<std::vector<BarcodeRead>> BarcodeReader::Read(const cv::Mat& image) const
         RunZxing(grey, hints), [](cv::Point2f p) { return p; }, reads);
   }
 
+  int deblurred = 0;
   for (const BarcodeCandidate& candidate : FindCandidates(grey)) {
     // A candidate on a code already read is not tried again.
     const bool covered = std::any_of(reads.begin(), reads.end(), [&](const BarcodeRead& r) {
@@ -398,6 +470,27 @@ Result<std::vector<BarcodeRead>> BarcodeReader::Read(const cv::Mat& image) const
     cv::addWeighted(crop, 2.0, smooth, -1.0, 0, sharp);
     Collect(RunZxing(sharp, CropHints(ZXing::Binarizer::FixedThreshold)), to_image, reads,
             min_short_code_span_px);
+    if (reads.size() > before || deblurred >= params_.deblur_candidates) continue;
+    // Motion blur along the code: undo a box blur of a few lengths (the first that reads wins).
+    ++deblurred;
+    const double estimated_px =
+        EstimateRowBlurLength(crop, params_.deblur_min_px * scale, params_.deblur_max_px * scale) /
+        scale;
+    for (const double length_px : {estimated_px, estimated_px - 1, estimated_px + 1}) {
+      // A strong and a light regulariser: the first keeps noise down where the blur's spectrum
+      // has zeros near the bars' frequencies, the second restores long blurs.
+      for (const float noise_to_signal : {0.02F, 0.003F}) {
+        cv::Mat restored = DeblurRows(crop, length_px * scale, noise_to_signal);
+        if (!StretchContrast(restored)) continue;
+        Collect(RunZxing(restored, CropHints(ZXing::Binarizer::FixedThreshold)), to_image, reads,
+                min_short_code_span_px);
+        if (reads.size() > before) break;
+      }
+      if (reads.size() > before) break;
+    }
+    // Deconvolution can turn artefacts into bars: such reads are marked (the scan debouncer
+    // wants a second frame for them).
+    for (std::size_t i = before; i < reads.size(); ++i) reads[i].from_deblurred = true;
   }
   return reads;
 }

@@ -20,6 +20,7 @@ std::vector<ScannerRead> ScanDebouncer::AddFrame(Timestamp t, int camera_id,
     track.camera_id = camera_id;
     track.vote_times.push_back(t);
     ++track.total_votes;
+    if (!read.from_deblurred) ++track.plain_votes;
     track.last_seen = t;
   }
   return Decide(t);
@@ -61,7 +62,8 @@ std::vector<ScannerRead> ScanDebouncer::Decide(Timestamp t) {
         votes_in_window(track) >= params_.min_votes && votes_in_window(track) >= rival_votes;
     // A lone read is judged once, when its wait is over: contested then, it never stands alone.
     const bool lone_wait_over = t.ns - track.first_seen.ns >= lone_wait_ns;
-    const bool lone_read_stands = lone_wait_over && !track.lone_read_judged && !rival_near;
+    const bool lone_read_stands =
+        lone_wait_over && !track.lone_read_judged && !rival_near && track.plain_votes > 0;
     if (lone_wait_over) track.lone_read_judged = true;
     if (!voted_in && !lone_read_stands) continue;
     track.accepted = true;

@@ -5,7 +5,8 @@
 // misreads it as another valid GTIN. The debouncer
 //   - votes: a GTIN is accepted once it was read in `min_votes` frames within `vote_window_ms`,
 //     or, read in a single frame only, after `lone_read_wait_ms` without a competing GTIN (a hard
-//     case may decode in one frame only; a misread competes with the real code and loses);
+//     case may decode in one frame only; a misread competes with the real code and loses); a
+//     read made only after deblurring (BarcodeRead::from_deblurred) never stands alone;
 //   - debounces: an accepted GTIN is not accepted again until it has been out of the reads for
 //     `rearm_after_absent_ms`, so a code held in view is one read, and a second scan of the same
 //     product after the code left the view is a second read.
@@ -54,6 +55,7 @@ class ScanDebouncer {
     int camera_id = 0;
     std::vector<Timestamp> vote_times;  // frames that read it, within the vote window
     int total_votes = 0;                // frames that read it since this scan began
+    int plain_votes = 0;                // of those, frames that read it without deblurring
     Timestamp first_seen;
     Timestamp last_seen;
     bool accepted = false;

@@ -63,6 +63,7 @@ ScanEvalCounts& ScanEvalCounts::operator+=(const ScanEvalCounts& other) {
   hard_read_within_1s += other.hard_read_within_1s;
   frames += other.frames;
   reader_cpu_s += other.reader_cpu_s;
+  missed.insert(missed.end(), other.missed.begin(), other.missed.end());
   return *this;
 }
 
@@ -128,8 +129,9 @@ Result<ScanEvalCounts> EvaluateScanSession(const std::string& dir,
     if (action.reads > 0 && action.within_1s) {
       ++counts.read_within_1s;
       counts.hard_read_within_1s += action.hard ? 1 : 0;
-    } else if (action.reads > 0) {
-      ++counts.read_later;
+    } else {
+      counts.read_later += action.reads > 0 ? 1 : 0;
+      counts.missed.push_back(std::to_string(action.t.ns) + " " + action.gtin);
     }
   }
   return counts;

@@ -28,6 +28,8 @@ struct ScanEvalCounts {
   int hard_read_within_1s = 0;
   int64_t frames = 0;
   double reader_cpu_s = 0;  // CPU time of this thread spent in the reader
+  // The actions not read within 1 s, as "t_ns gtin" (what to look at next).
+  std::vector<std::string> missed;
 
   ScanEvalCounts& operator+=(const ScanEvalCounts& other);
   double read_rate() const {

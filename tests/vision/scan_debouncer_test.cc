@@ -99,6 +99,18 @@ TEST(ScanDebouncerTest, LoneReadAtTheEndOfAStreamIsAcceptedByFlush) {
   EXPECT_TRUE(debouncer.Flush(Ms(10000)).empty());
 }
 
+TEST(ScanDebouncerTest, DeblurredReadNeedsASecondFrame) {
+  ScanDebouncer debouncer;
+  BarcodeRead deblurred = Code("7310865004703");
+  deblurred.from_deblurred = true;
+  EXPECT_TRUE(debouncer.AddFrame(Ms(100), kCamera, {deblurred}).empty());
+  EXPECT_TRUE(debouncer.Flush(Ms(2000)).empty());  // alone: never a scan
+  EXPECT_TRUE(debouncer.AddFrame(Ms(3000), kCamera, {deblurred}).empty());
+  const auto reads = debouncer.AddFrame(Ms(3067), kCamera, {deblurred});
+  ASSERT_EQ(reads.size(), 1U);  // two frames agree
+  EXPECT_EQ(reads[0].t, Ms(3067));
+}
+
 TEST(ScanDebouncerTest, MisreadInOneFrameLosesTheVote) {
   ScanDebouncer debouncer;
   const auto reads = Feed(debouncer, 0, 2000, [](int64_t t) {
