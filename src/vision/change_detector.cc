@@ -1,0 +1,352 @@
+#include "vision/change_detector.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <string>
+#include <utility>
+
+#include <opencv2/imgproc.hpp>
+
+namespace cartsense::vision {
+namespace {
+
+constexpr double kMadToSigma = 1.4826;
+
+// Resized to the work scale, float, blurred against sensor noise.
+cv::Mat ToWork(const cv::Mat& bgr, const ChangeDetectorParams& params) {
+  cv::Mat small;
+  cv::resize(bgr, small,
+             cv::Size(bgr.cols / params.work_downscale, bgr.rows / params.work_downscale), 0, 0,
+             cv::INTER_AREA);
+  cv::Mat work;
+  small.convertTo(work, CV_32FC3);
+  cv::GaussianBlur(work, work, cv::Size(0, 0), params.blur_sigma_px);
+  return work;
+}
+
+double Median(std::vector<float>& values, double fallback) {
+  if (values.empty()) return fallback;
+  const auto middle = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
+  std::nth_element(values.begin(), middle, values.end());
+  return static_cast<double>(*middle);
+}
+
+// Per-channel gain g with current ≈ g * reference: the median ratio over pixels bright enough
+// to have one. A median ignores the part of the frame that really changed.
+cv::Vec3d RobustGain(const cv::Mat& reference, const cv::Mat& current) {
+  std::array<std::vector<float>, 3> ratios;
+  for (int y = 0; y < reference.rows; y += 2) {
+    const auto* r = reference.ptr<cv::Vec3f>(y);
+    const auto* c = current.ptr<cv::Vec3f>(y);
+    for (int x = 0; x < reference.cols; x += 2) {
+      for (std::size_t ch = 0; ch < 3; ++ch) {
+        const int k = static_cast<int>(ch);
+        if (r[x][k] > 20.0F && c[x][k] > 5.0F) ratios[ch].push_back(c[x][k] / r[x][k]);
+      }
+    }
+  }
+  cv::Vec3d gain;
+  for (int ch = 0; ch < 3; ++ch) gain[ch] = Median(ratios[static_cast<std::size_t>(ch)], 1.0);
+  return gain;
+}
+
+cv::Mat ApplyGain(const cv::Mat& image, const cv::Vec3d& gain) {
+  cv::Mat out;
+  cv::multiply(image, cv::Scalar(gain[0], gain[1], gain[2]), out);
+  return out;
+}
+
+// Noise sigma (grey levels) of the difference of two aligned frames, from its median absolute
+// value; most of a basket frame does not change between stable frames.
+double NoiseSigma(const cv::Mat& a, const cv::Mat& b) {
+  std::vector<float> diffs;
+  diffs.reserve(static_cast<std::size_t>(a.total() / 4 + 1));
+  for (int y = 0; y < a.rows; y += 2) {
+    const auto* pa = a.ptr<cv::Vec3f>(y);
+    const auto* pb = b.ptr<cv::Vec3f>(y);
+    for (int x = 0; x < a.cols; x += 2) {
+      const float ia = (pa[x][0] + pa[x][1] + pa[x][2]) / 3.0F;
+      const float ib = (pb[x][0] + pb[x][1] + pb[x][2]) / 3.0F;
+      diffs.push_back(std::abs(ia - ib));
+    }
+  }
+  return kMadToSigma * Median(diffs, 0.0);
+}
+
+// 255 where `current` differs from `reference` (already gain-matched) by more than light,
+// shadow and noise explain. `shadow_may_lift`: a brightening that keeps the chromaticity is a
+// shadow gone (what a removal leaves around the item), not a change.
+cv::Mat ChangedMask(const cv::Mat& reference, const cv::Mat& current, double noise_grey,
+                    const ChangeDetectorParams& p, bool shadow_may_lift) {
+  const double brighten_limit = shadow_may_lift ? 1.0 / p.shadow_min_ratio - 1.0 : p.brighten_ratio;
+  cv::Mat mask(reference.size(), CV_8U, cv::Scalar(0));
+  const double noise = p.noise_factor * noise_grey;
+  for (int y = 0; y < reference.rows; ++y) {
+    const auto* r = reference.ptr<cv::Vec3f>(y);
+    const auto* c = current.ptr<cv::Vec3f>(y);
+    auto* m = mask.ptr<uint8_t>(y);
+    for (int x = 0; x < reference.cols; ++x) {
+      const double ir = static_cast<double>(r[x][0] + r[x][1] + r[x][2]) / 3.0;
+      const double ic = static_cast<double>(c[x][0] + c[x][1] + c[x][2]) / 3.0;
+      const double ratio = (ic + 1.0) / (ir + 1.0);
+      bool changed = ratio > 1.0 + std::max(brighten_limit, noise / std::max(ir, 1.0)) ||
+                     (ratio < p.shadow_min_ratio && ir - ic > noise);
+      if (!changed && std::min(ir, ic) > p.chroma_min_level_grey) {
+        double chroma = 0;
+        for (int k = 0; k < 3; ++k) {
+          chroma += std::abs(static_cast<double>(c[x][k]) / (3 * ic) -
+                             static_cast<double>(r[x][k]) / (3 * ir));
+        }
+        changed = chroma > std::max(p.chroma_change, 1.5 * noise / ic);
+      }
+      m[x] = changed ? 255 : 0;
+    }
+  }
+  return mask;
+}
+
+// 255 where the neighbourhood of `current` matches `reference` displaced by a few pixels (an
+// item that shifted), inside `changed` only.
+cv::Mat ShiftExplained(const cv::Mat& reference, const cv::Mat& current, const cv::Mat& changed,
+                       double noise_grey, const ChangeDetectorParams& p) {
+  cv::Mat explained(changed.size(), CV_8U, cv::Scalar(0));
+  const cv::Rect changed_box = cv::boundingRect(changed);
+  if (changed_box.area() == 0) return explained;
+  const int s = p.shift_search_px;
+  const cv::Rect full(0, 0, changed.cols, changed.rows);
+  const cv::Rect roi = cv::Rect(changed_box.x - s - 3, changed_box.y - s - 3,
+                                changed_box.width + 2 * s + 6, changed_box.height + 2 * s + 6) &
+                       full;
+  cv::Mat padded_ref;
+  cv::copyMakeBorder(reference, padded_ref, s, s, s, s, cv::BORDER_REPLICATE);
+  const cv::Mat cur = current(roi);
+  cv::Mat best(roi.size(), CV_32F, cv::Scalar(1e9));
+  cv::Mat diff;
+  cv::Mat grey_diff;
+  for (int dy = -s; dy <= s; ++dy) {
+    for (int dx = -s; dx <= s; ++dx) {
+      if (dx == 0 && dy == 0) continue;
+      const cv::Mat shifted =
+          padded_ref(cv::Rect(roi.x + s + dx, roi.y + s + dy, roi.width, roi.height));
+      cv::absdiff(cur, shifted, diff);
+      cv::transform(diff, grey_diff, cv::Matx13f(1.0F / 3, 1.0F / 3, 1.0F / 3));
+      cv::boxFilter(grey_diff, grey_diff, -1, cv::Size(7, 7));
+      cv::min(best, grey_diff, best);
+    }
+  }
+  const double limit = std::max(p.shift_match_grey, p.noise_factor * noise_grey);
+  cv::Mat matched = best < limit;
+  matched.copyTo(explained(roi));
+  cv::bitwise_and(explained, changed, explained);
+  return explained;
+}
+
+// Connected regions of `mask` (work scale) after cleaning, as full-resolution regions.
+std::vector<ChangeRegion> Regions(const cv::Mat& mask_in, ChangeRegion::Kind kind,
+                                  const cv::Mat& source_bgr, const ChangeDetectorParams& p) {
+  cv::Mat mask;
+  cv::morphologyEx(mask_in, mask, cv::MORPH_OPEN,
+                   cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3)));
+  cv::morphologyEx(mask, mask, cv::MORPH_CLOSE,
+                   cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(9, 9)));
+  // Fill holes: an item's parts that look like the basket are still the item.
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(mask, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+  const int ds = p.work_downscale;
+  const double min_area_work = static_cast<double>(p.min_region_px) / (ds * ds);
+  std::vector<ChangeRegion> regions;
+  for (const std::vector<cv::Point>& contour : contours) {
+    if (cv::contourArea(contour) < min_area_work) continue;
+    const cv::Rect box = cv::boundingRect(contour);
+    cv::Mat filled(box.size(), CV_8U, cv::Scalar(0));
+    cv::drawContours(filled, std::vector<std::vector<cv::Point>>{contour}, 0, cv::Scalar(255),
+                     cv::FILLED, cv::LINE_8, cv::noArray(), 0, cv::Point(-box.x, -box.y));
+    ChangeRegion region;
+    region.kind = kind;
+    region.box_px = cv::Rect(box.x * ds, box.y * ds, box.width * ds, box.height * ds) &
+                    cv::Rect(0, 0, source_bgr.cols, source_bgr.rows);
+    cv::resize(filled, region.mask, region.box_px.size(), 0, 0, cv::INTER_NEAREST);
+    region.crop_bgr = source_bgr(region.box_px).clone();
+    region.area_px = cv::countNonZero(region.mask);
+    regions.push_back(std::move(region));
+  }
+  std::sort(regions.begin(), regions.end(),
+            [](const ChangeRegion& a, const ChangeRegion& b) { return a.area_px > b.area_px; });
+  return regions;
+}
+
+}  // namespace
+
+BasketChange CompareStableFrames(const cv::Mat& reference_bgr, const cv::Mat& current_bgr,
+                                 const cv::Mat& empty_bgr, int expected_sign,
+                                 const ChangeDetectorParams& params) {
+  BasketChange change;
+  const cv::Mat current = ToWork(current_bgr, params);
+  const cv::Mat reference =
+      ApplyGain(ToWork(reference_bgr, params), RobustGain(ToWork(reference_bgr, params), current));
+  change.noise_grey = NoiseSigma(reference, current);
+  const cv::Mat changed = ChangedMask(reference, current, change.noise_grey, params, false);
+  // Where something vanished, the shadow it cast went with it.
+  const cv::Mat changed_unshadowed =
+      ChangedMask(reference, current, change.noise_grey, params, true);
+  change.changed_share =
+      static_cast<double>(cv::countNonZero(changed)) / static_cast<double>(changed.total());
+  if (change.changed_share > params.max_changed_share) {
+    change.outcome = BasketChange::Outcome::kSceneChangedTooMuch;
+    return change;
+  }
+  cv::Mat added;
+  cv::Mat vanished(changed.size(), CV_8U, cv::Scalar(0));
+  if (expected_sign < 0) {
+    vanished = changed_unshadowed;
+    added = cv::Mat(changed.size(), CV_8U, cv::Scalar(0));
+  } else {
+    const cv::Mat shifted = ShiftExplained(reference, current, changed, change.noise_grey, params);
+    added = changed & ~shifted;
+    if (!empty_bgr.empty()) {
+      const cv::Mat empty_work = ToWork(empty_bgr, params);
+      const cv::Mat empty = ApplyGain(empty_work, RobustGain(empty_work, current));
+      const cv::Mat like_empty =
+          ~ChangedMask(empty, current, NoiseSigma(empty, current), params, false) & changed;
+      added &= ~like_empty;
+      if (expected_sign == 0) vanished = like_empty & changed_unshadowed;
+    }
+  }
+  change.regions = Regions(added, ChangeRegion::Kind::kAdded, current_bgr, params);
+  std::vector<ChangeRegion> gone =
+      Regions(vanished, ChangeRegion::Kind::kVanished, reference_bgr, params);
+  for (ChangeRegion& region : gone) change.regions.push_back(std::move(region));
+  return change;
+}
+
+ChangeDetector::ChangeDetector(ChangeDetectorParams params) : params_(params) {}
+
+Status ChangeDetector::Validate(const ChangeDetectorParams& p) {
+  const auto bad = [](const std::string& field, const std::string& why) {
+    return InvalidArgumentError("change detector: " + field + " " + why);
+  };
+  if (p.work_downscale < 1 || p.work_downscale > 8) return bad("work_downscale", "must be 1-8");
+  if (!(p.blur_sigma_px > 0)) return bad("blur_sigma_px", "must be > 0");
+  if (!(p.motion_share > 0 && p.motion_share < 1)) return bad("motion_share", "must be in (0, 1)");
+  if (p.settle_ms < 0) return bad("settle_ms", "must be >= 0");
+  if (p.min_still_frames < 1) return bad("min_still_frames", "must be >= 1");
+  if (p.max_settle_wait_ms <= p.settle_ms) {
+    return bad("max_settle_wait_ms", "must exceed settle_ms");
+  }
+  if (!(p.shadow_min_ratio > 0 && p.shadow_min_ratio < 1)) {
+    return bad("shadow_min_ratio", "must be in (0, 1)");
+  }
+  if (p.shift_search_px < 0 || p.shift_search_px > 32) {
+    return bad("shift_search_px", "must be 0-32");
+  }
+  if (p.min_region_px < 1) return bad("min_region_px", "must be >= 1");
+  if (!(p.max_changed_share > 0 && p.max_changed_share <= 1)) {
+    return bad("max_changed_share", "must be in (0, 1]");
+  }
+  return Status::Ok();
+}
+
+bool ChangeDetector::IsMoving(const cv::Mat& work_grey) const {
+  cv::Mat diff;
+  cv::absdiff(work_grey, previous_grey_, diff);
+  std::vector<float> samples;
+  samples.reserve(diff.total() / 4 + 1);
+  for (int y = 0; y < diff.rows; y += 2) {
+    const auto* d = diff.ptr<float>(y);
+    for (int x = 0; x < diff.cols; x += 2) samples.push_back(d[x]);
+  }
+  const double noise = kMadToSigma * Median(samples, 0.0);
+  const double limit = std::max(params_.motion_min_diff_grey, params_.motion_noise_factor * noise);
+  const double moving_share =
+      static_cast<double>(cv::countNonZero(diff > limit)) / static_cast<double>(diff.total());
+  return moving_share > params_.motion_share;
+}
+
+void ChangeDetector::NoteWeightEvent(Timestamp t, double delta_g) {
+  // An event older than the last comparison explains a change already reported.
+  if (last_compare_t_ && t <= *last_compare_t_) return;
+  if (std::abs(delta_g) < params_.min_weight_change_g) return;
+  pending_weight_g_ = delta_g;
+  still_since_.reset();  // compare frames from now on
+  still_frames_ = 0;
+}
+
+Result<std::optional<BasketChange>> ChangeDetector::AddFrame(Timestamp t,
+                                                             const cv::Mat& frame_bgr) {
+  if (frame_bgr.empty() || frame_bgr.type() != CV_8UC3) {
+    return InvalidArgumentError("change detector: frame at t_ns " + std::to_string(t.ns) +
+                                " is not an 8-bit BGR image");
+  }
+  if (!previous_grey_.empty() && frame_bgr.size() != frame_size_) {
+    return InvalidArgumentError("change detector: frame at t_ns " + std::to_string(t.ns) +
+                                " changed size");
+  }
+  if (previous_t_ && t <= *previous_t_) {
+    return InvalidArgumentError("change detector: frame at t_ns " + std::to_string(t.ns) +
+                                " is not after the previous one");
+  }
+  cv::Mat grey;
+  cv::cvtColor(ToWork(frame_bgr, params_), grey, cv::COLOR_BGR2GRAY);
+  const bool gap = previous_t_ && (t - *previous_t_).ns > params_.clip_gap_ms * 1'000'000;
+  const bool motion = previous_grey_.empty() || gap || IsMoving(grey);
+  previous_grey_ = grey;
+  previous_t_ = t;
+  frame_size_ = frame_bgr.size();
+
+  if (motion) {
+    if (!moving_ || !motion_start_) {
+      motion_start_ = t;
+      timeout_reported_ = false;
+    }
+    moving_ = true;
+    still_since_.reset();
+    still_frames_ = 0;
+    if (!timeout_reported_ && (t - *motion_start_).ns > params_.max_settle_wait_ms * 1'000'000) {
+      timeout_reported_ = true;
+      ++settle_timeouts_;
+      BasketChange change;
+      change.outcome = BasketChange::Outcome::kNotSettled;
+      change.t = t;
+      change.motion_start = *motion_start_;
+      return std::optional<BasketChange>(std::move(change));
+    }
+    return std::optional<BasketChange>();
+  }
+  if (!moving_ && !pending_weight_g_) return std::optional<BasketChange>();
+  if (!still_since_) {
+    still_since_ = t;
+    still_frames_ = 0;
+    still_sum_ = cv::Mat(frame_bgr.size(), CV_32FC3, cv::Scalar::all(0));
+  }
+  cv::accumulate(frame_bgr, still_sum_);
+  ++still_frames_;
+  if (still_frames_ < params_.min_still_frames ||
+      (t - *still_since_).ns < params_.settle_ms * 1'000'000) {
+    return std::optional<BasketChange>();
+  }
+  cv::Mat stable;
+  still_sum_.convertTo(stable, CV_8UC3, 1.0 / still_frames_);
+  const Timestamp motion_start = motion_start_.value_or(t);
+  moving_ = false;
+  motion_start_.reset();
+  still_since_.reset();
+  still_frames_ = 0;
+  last_compare_t_ = t;
+  if (reference_.empty()) {
+    reference_ = stable;
+    empty_ = stable;
+    pending_weight_g_.reset();
+    return std::optional<BasketChange>();
+  }
+  int sign = 0;
+  if (pending_weight_g_) sign = *pending_weight_g_ > 0 ? 1 : -1;
+  pending_weight_g_.reset();
+  BasketChange change = CompareStableFrames(reference_, stable, empty_, sign, params_);
+  change.t = t;
+  change.motion_start = motion_start;
+  if (change.outcome == BasketChange::Outcome::kCompared) reference_ = stable;
+  return std::optional<BasketChange>(std::move(change));
+}
+
+}  // namespace cartsense::vision
