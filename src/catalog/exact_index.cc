@@ -273,7 +273,8 @@ Result<ExactCosineIndex> ExactCosineIndex::LoadFromBytes(std::string_view bytes,
       return DataLossError(name + ": truncated rows");
     }
     index.rows_fp32_.resize(values);
-    std::memcpy(index.rows_fp32_.data(), data, values * sizeof(float));
+    // No memcpy for an empty index: data() of an empty vector may be null.
+    if (values > 0) std::memcpy(index.rows_fp32_.data(), data, values * sizeof(float));
     for (std::size_t row = 0; row < rows; ++row) {
       if (!index_file::IsUnitLength(
               std::span<const float>(index.rows_fp32_).subspan(row * dimension, dimension))) {
@@ -283,12 +284,12 @@ Result<ExactCosineIndex> ExactCosineIndex::LoadFromBytes(std::string_view bytes,
   } else {
     if (!reader.ReadBytes(values, &data)) return DataLossError(name + ": truncated rows");
     index.rows_int8_.resize(values);
-    std::memcpy(index.rows_int8_.data(), data, values);
+    if (values > 0) std::memcpy(index.rows_int8_.data(), data, values);
     if (!reader.ReadBytes(rows * sizeof(float), &data)) {
       return DataLossError(name + ": truncated scales");
     }
     index.row_scales_.resize(rows);
-    std::memcpy(index.row_scales_.data(), data, rows * sizeof(float));
+    if (rows > 0) std::memcpy(index.row_scales_.data(), data, rows * sizeof(float));
     // Rows are unit vectors quantized with max |x| -> 127, so a scale is at most 1/127.
     if (!std::all_of(index.row_scales_.begin(), index.row_scales_.end(), [](float scale) {
           return std::isfinite(scale) && scale > 0.0F && scale <= 1.0001F / 127.0F;

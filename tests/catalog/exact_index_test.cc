@@ -210,6 +210,13 @@ TEST(ExactIndexTest, SavesAndLoadsWithChecksum) {
     EXPECT_EQ(ExactCosineIndex::Load(path).status().code(), StatusCode::kInvalidArgument);
     std::filesystem::remove(path);
     EXPECT_EQ(ExactCosineIndex::Load(path).status().code(), StatusCode::kNotFound);
+
+    // An empty index round-trips (found by fuzz_index_file: memcpy into an empty vector).
+    ASSERT_TRUE(ExactCosineIndex(100, precision).Save(path).ok());
+    auto empty = ExactCosineIndex::Load(path);
+    ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+    EXPECT_EQ(empty->prototype_count(), 0U);
+    std::filesystem::remove(path);
   }
 }
 
