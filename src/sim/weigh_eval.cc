@@ -342,8 +342,7 @@ Result<WeighEvalResult> RunWeighEval(const WeighEvalOptions& options) {
     result.within_2_sigma = static_cast<double>(within_sigma) / result.matched;
   }
   if (result.matched_above_min > 0) {
-    result.within_mpe_above_min =
-        static_cast<double>(within_above_min) / result.matched_above_min;
+    result.within_mpe_above_min = static_cast<double>(within_above_min) / result.matched_above_min;
   }
   result.settle_to_event_ms_p50_above_min = Percentile(latencies_above_min_ms, 50);
   result.settle_to_event_ms_p95_above_min = Percentile(latencies_above_min_ms, 95);
