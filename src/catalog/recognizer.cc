@@ -144,7 +144,12 @@ Result<std::vector<BundleProduct>> ParseBundleLabels(std::string_view json_text,
     CS_ASSIGN_OR_RETURN(product.fine_id, NonNegativeInt(item, "fine_id", where));
     CS_ASSIGN_OR_RETURN(product.name, NonEmptyString(item, "name", where));
     CS_ASSIGN_OR_RETURN(product.coarse_id, NonNegativeInt(item, "coarse_id", where));
-    product.coarse_name = item.value("coarse_name", std::string());
+    if (const auto coarse_name = item.find("coarse_name"); coarse_name != item.end()) {
+      if (!coarse_name->is_string()) {
+        return InvalidArgumentError(where + ": key 'coarse_name': expected a string");
+      }
+      product.coarse_name = coarse_name->get<std::string>();
+    }
     const auto index = static_cast<std::size_t>(product.fine_id);
     if (index >= products.size() || seen[index]) {
       return InvalidArgumentError(

@@ -180,6 +180,9 @@ TEST(BundleLabelsTest, ReadsProductsByFineIdAndRejectsGapsAndDuplicates) {
       {R"({"products": [{"fine_id": -1, "name": "A", "coarse_id": 0}]})",
        "products[0]: key 'fine_id'"},
       {R"({"products": [3]})", "products[0]: expected an object"},
+      // Found by fuzz_recognizer_inputs: a non-string coarse_name threw from nlohmann::json.
+      {R"({"products": [{"fine_id": 0, "name": "A", "coarse_id": 0, "coarse_name": 5}]})",
+       "products[0]: key 'coarse_name'"},
   };
   for (const auto& [text, message] : cases) {
     auto parsed = ParseBundleLabels(text, "labels.json");
