@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
+#include <opencv2/imgcodecs.hpp>
 
 #include "core/gtin.h"
 #include "sim/barcode_renderer.h"
@@ -29,22 +30,31 @@ using cartsense::vision::BarcodeReader;
 constexpr int kImagesPerBucket = 60;
 constexpr uint64_t kSeed = 7;
 
-// rotation (deg), module (px), defocus sigma (px), motion blur (px), glare.
-const std::vector<ScanViewBucket>& Buckets() {
-  static const std::vector<ScanViewBucket> buckets = {
-      {"rot0_mod3", 0, 2, 3, 3, 0.6, 0, 0},
-      {"rot5-30_mod3_blur", 5, 30, 3, 3, 1.0, 0, 0},
-      {"rot30-40_mod3", 30, 40, 3, 3, 0.6, 0, 0},
-      {"rot45_mod3", 42, 48, 3, 3, 0.6, 0, 0},
-      {"rot60-90_mod3", 60, 90, 3, 3, 0.6, 0, 0},
-      {"rot0-15_mod2", 0, 15, 2, 2, 0.5, 0, 0},
-      {"rot0-15_mod1.5", 0, 15, 1.5, 1.5, 0.4, 0, 0},
-      {"rot0-15_mod1.2-1.4", 0, 15, 1.2, 1.4, 0.4, 0, 0},
-      {"rot40-60_mod1.5", 40, 60, 1.5, 1.5, 0.4, 0, 0},
-      {"rot0-15_mod3_defocus1.5", 0, 15, 3, 3, 1.5, 0, 0},
-      {"rot0-15_mod3_motion6", 0, 15, 3, 3, 0.5, 6, 0},
-      {"rot0-15_mod3_motion10", 0, 15, 3, 3, 0.5, 10, 0},
-      {"rot0-15_mod3_glare", 0, 15, 3, 3, 0.5, 0, 0.9},
+// A bucket of views; jpeg_quality > 0 stores each frame as JPEG first, as a recorded session
+// does (the cart reads raw frames).
+struct Bucket {
+  ScanViewBucket view;
+  int jpeg_quality = 0;
+};
+
+// rotation (deg), module (px), defocus sigma (px), motion blur (px), glare; JPEG quality.
+const std::vector<Bucket>& Buckets() {
+  static const std::vector<Bucket> buckets = {
+      {{"rot0_mod3", 0, 2, 3, 3, 0.6, 0, 0}},
+      {{"rot5-30_mod3_blur", 5, 30, 3, 3, 1.0, 0, 0}},
+      {{"rot30-40_mod3", 30, 40, 3, 3, 0.6, 0, 0}},
+      {{"rot45_mod3", 42, 48, 3, 3, 0.6, 0, 0}},
+      {{"rot60-90_mod3", 60, 90, 3, 3, 0.6, 0, 0}},
+      {{"rot0-15_mod2", 0, 15, 2, 2, 0.5, 0, 0}},
+      {{"rot0-15_mod1.5", 0, 15, 1.5, 1.5, 0.4, 0, 0}},
+      {{"rot0-15_mod1.2-1.4", 0, 15, 1.2, 1.4, 0.4, 0, 0}},
+      {{"rot40-60_mod1.5", 40, 60, 1.5, 1.5, 0.4, 0, 0}},
+      {{"rot0-15_mod3_defocus1.5", 0, 15, 3, 3, 1.5, 0, 0}},
+      {{"rot0-15_mod3_motion6", 0, 15, 3, 3, 0.5, 6, 0}},
+      {{"rot0-15_mod3_motion10", 0, 15, 3, 3, 0.5, 10, 0}},
+      {{"rot0-15_mod3_glare", 0, 15, 3, 3, 0.5, 0, 0.9}},
+      {{"rot0-15_mod1.2-1.4_jpeg55", 0, 15, 1.2, 1.4, 0.4, 0, 0}, 55},
+      {{"rot0-15_mod2_jpeg55", 0, 15, 2, 2, 0.5, 0, 0}, 55},
   };
   return buckets;
 }
@@ -85,7 +95,7 @@ std::vector<cartsense::sim::Sprite> LoadSprites() {
   return sprites;
 }
 
-std::vector<Sample> RenderBucket(const ScanViewBucket& bucket, uint64_t seed) {
+std::vector<Sample> RenderBucket(const Bucket& bucket, uint64_t seed) {
   static const std::vector<cartsense::sim::Sprite> sprites = LoadSprites();
   std::mt19937_64 rng(seed);
   const cartsense::sim::ScannerRenderer renderer(640, 480, seed);
@@ -93,13 +103,18 @@ std::vector<Sample> RenderBucket(const ScanViewBucket& bucket, uint64_t seed) {
   for (int i = 0; i < kImagesPerBucket; ++i) {
     Sample sample;
     sample.gtin = RandomGtin(rng);
-    const cartsense::sim::ScanView view = cartsense::sim::DrawBucketView(rng, bucket);
+    const cartsense::sim::ScanView view = cartsense::sim::DrawBucketView(rng, bucket.view);
     const auto label = cartsense::sim::RenderBarcodeLabel(sample.gtin);
     if (!label.ok()) continue;
     const cartsense::sim::Sprite* sprite =
         sprites.empty() ? nullptr : &sprites[rng() % sprites.size()];
     const double progress = std::uniform_real_distribution<double>(-0.08, 0.08)(rng);
     sample.frame = renderer.RenderFrame(sprite, *label, view, progress);
+    if (bucket.jpeg_quality > 0) {
+      std::vector<uint8_t> jpeg;
+      cv::imencode(".jpg", sample.frame, jpeg, {cv::IMWRITE_JPEG_QUALITY, bucket.jpeg_quality});
+      sample.frame = cv::imdecode(jpeg, cv::IMREAD_GRAYSCALE);
+    }
     samples.push_back(std::move(sample));
   }
   return samples;
@@ -128,7 +143,7 @@ cartsense::Result<std::vector<BarcodeRead>> ReadWith(Reader reader, const Barcod
 }
 
 void BM_DecodeRate(benchmark::State& state, std::size_t bucket_index, Reader reader) {
-  const ScanViewBucket& bucket = Buckets().at(bucket_index);
+  const Bucket& bucket = Buckets().at(bucket_index);
   const std::vector<Sample> samples = RenderBucket(bucket, kSeed + bucket_index);
   const BarcodeReader ours;
   int read = 0;
@@ -199,7 +214,7 @@ void RegisterAll() {
       {"zxing_try_harder", Reader::kZxingTryHarder}};
   for (std::size_t b = 0; b < Buckets().size(); ++b) {
     for (const auto& [name, reader] : readers) {
-      benchmark::RegisterBenchmark(("DecodeRate/" + Buckets()[b].name + "/" + name).c_str(),
+      benchmark::RegisterBenchmark(("DecodeRate/" + Buckets()[b].view.name + "/" + name).c_str(),
                                    BM_DecodeRate, b, reader)
           ->Iterations(1)
           ->Unit(benchmark::kMillisecond);
