@@ -4,14 +4,14 @@
 //
 //   bench_index_scale --prototypes build/index-vectors/prototypes.vec
 //       --queries build/index-vectors/queries.vec --sizes 1000,10000,100000,1000000
-//       --ef-search 16,32,64,128 [--m 16] [--ef-construction 100] [--seed 5]
+//       --ef-search 16,32,64,128 [--m 16] [--ef-construction 100] [--seed 5] [--k 1]
 //
 // Vector files come from bench/make_index_vectors.py. A size up to the real count takes a seeded
 // random subset of the real prototypes; a larger one takes them all and adds synthetic clusters
 // in the same region of the embedding space (each centred near a random real prototype, so they
 // are distractors, not far-away noise). Queries are the held-out real query vectors.
 // recall_at_1 is vector level: the share of queries whose nearest prototype found by HNSW is the
-// exact nearest prototype (same cosine). Latency: Search(query, 1) through the public API, one
+// exact nearest prototype (same cosine). Latency: Search(query, k) through the public API, one
 // query at a time, this thread only; each HNSW query runs --repeats times (default 3) and counts
 // with its median, then p50/p99 over the queries; wall clock and thread CPU time (the machine
 // is shared, so the wall clock includes waits for a core). Build time is wall clock. Memory:
@@ -194,6 +194,7 @@ int main(int argc, char** argv) {
   HnswParameters parameters;
   uint32_t seed = 5;
   int repeats = 3;
+  int k = 1;  // distinct products asked for; recall compares the first (the nearest prototype's)
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--prototypes") {
@@ -208,6 +209,8 @@ int main(int argc, char** argv) {
       parameters.m = std::stoi(value);
     } else if (flag == "--ef-construction") {
       parameters.ef_construction = std::stoi(value);
+    } else if (flag == "--k") {
+      k = std::max(1, std::stoi(value));
     } else if (flag == "--repeats") {
       repeats = std::max(1, std::stoi(value));
     } else if (flag == "--seed") {
@@ -238,7 +241,7 @@ int main(int argc, char** argv) {
           cartsense::InternalError("not run");
       // Exact search once per query: it is the reference, and slow at 1M.
       const Latency latency = MedianLatency(1, [&] {
-        top = exact.Search(std::span<const float>(queries.row(q), real.dimension), 1);
+        top = exact.Search(std::span<const float>(queries.row(q), real.dimension), k);
       });
       exact_us.push_back(latency.wall_us);
       exact_cpu_us.push_back(latency.cpu_us);
@@ -269,7 +272,7 @@ int main(int argc, char** argv) {
         cartsense::Result<std::vector<cartsense::catalog::IndexMatch>> top =
             cartsense::InternalError("not run");
         const Latency latency = MedianLatency(repeats, [&] {
-          top = hnsw.Search(std::span<const float>(queries.row(q), real.dimension), 1);
+          top = hnsw.Search(std::span<const float>(queries.row(q), real.dimension), k);
         });
         hnsw_us.push_back(latency.wall_us);
         hnsw_cpu_us.push_back(latency.cpu_us);
@@ -279,7 +282,7 @@ int main(int argc, char** argv) {
       }
       const auto n = static_cast<double>(queries.count());
       std::printf(
-          "{\"prototypes\": %zu, \"real\": %zu, \"synthetic\": %zu, \"queries\": %zu, "
+          "{\"k\": %d, \"prototypes\": %zu, \"real\": %zu, \"synthetic\": %zu, \"queries\": %zu, "
           "\"m\": %d, \"ef_construction\": %d, \"ef_search\": %zu, \"recall_at_1\": %.4f, "
           "\"product_top1_agreement\": %.4f, \"hnsw_us_p50\": %.1f, \"hnsw_us_p99\": %.1f, "
           "\"hnsw_cpu_us_p50\": %.1f, \"hnsw_cpu_us_p99\": %.1f, \"exact_us_p50\": %.1f, "
@@ -287,13 +290,13 @@ int main(int argc, char** argv) {
           "\"hnsw_build_s\": %.1f, "
           "\"hnsw_memory_mb\": %.0f, \"exact_memory_mb\": %.0f, \"repeats\": %d, "
           "\"load_average\": %.2f}\n",
-          size, std::min(size, real.count()), size - std::min(size, real.count()), queries.count(),
-          parameters.m, parameters.ef_construction, ef, static_cast<double>(same_prototype) / n,
-          static_cast<double>(same_product) / n, Percentile(hnsw_us, 0.5),
-          Percentile(hnsw_us, 0.99), Percentile(hnsw_cpu_us, 0.5), Percentile(hnsw_cpu_us, 0.99),
-          Percentile(exact_us, 0.5), Percentile(exact_us, 0.99), Percentile(exact_cpu_us, 0.5),
-          Percentile(exact_cpu_us, 0.99), build_s, hnsw_megabytes, exact_megabytes, repeats,
-          LoadAverage());
+          k, size, std::min(size, real.count()), size - std::min(size, real.count()),
+          queries.count(), parameters.m, parameters.ef_construction, ef,
+          static_cast<double>(same_prototype) / n, static_cast<double>(same_product) / n,
+          Percentile(hnsw_us, 0.5), Percentile(hnsw_us, 0.99), Percentile(hnsw_cpu_us, 0.5),
+          Percentile(hnsw_cpu_us, 0.99), Percentile(exact_us, 0.5), Percentile(exact_us, 0.99),
+          Percentile(exact_cpu_us, 0.5), Percentile(exact_cpu_us, 0.99), build_s, hnsw_megabytes,
+          exact_megabytes, repeats, LoadAverage());
       std::fflush(stdout);
     }
   }
