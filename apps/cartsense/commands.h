@@ -36,5 +36,6 @@ void RegisterRecordCommands(CLI::App& app, CommandAction& action);   // record
 void RegisterBarcodeCommands(CLI::App& app, CommandAction& action);  // read-barcodes
 // recognize, enroll, eval-recognition
 void RegisterRecognitionCommands(CLI::App& app, CommandAction& action);
+void RegisterChangeCommands(CLI::App& app, CommandAction& action);  // eval-changes
 
 }  // namespace cartsense::app

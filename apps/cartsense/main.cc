@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   RegisterRecordCommands(app, action);
   RegisterBarcodeCommands(app, action);
   RegisterRecognitionCommands(app, action);
+  RegisterChangeCommands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

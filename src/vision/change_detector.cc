@@ -288,9 +288,13 @@ Result<std::optional<BasketChange>> ChangeDetector::AddFrame(Timestamp t,
   }
   cv::Mat grey;
   cv::cvtColor(ToWork(frame_bgr, params_), grey, cv::COLOR_BGR2GRAY);
-  const bool gap = previous_t_ && (t - *previous_t_).ns > params_.clip_gap_ms * 1'000'000;
-  const bool motion = previous_grey_.empty() || gap || IsMoving(grey);
+  // Between event-triggered clips there are no frames: a first frame that matches the last one
+  // of the previous clip continues its still run.
+  const bool motion = previous_grey_.empty() || IsMoving(grey);
+  const std::optional<Timestamp> previous_t = previous_t_;
+  const cv::Mat previous_bgr = previous_bgr_;
   previous_grey_ = grey;
+  previous_bgr_ = frame_bgr.clone();
   previous_t_ = t;
   frame_size_ = frame_bgr.size();
 
@@ -315,16 +319,31 @@ Result<std::optional<BasketChange>> ChangeDetector::AddFrame(Timestamp t,
   }
   if (!moving_ && !pending_weight_g_) return std::optional<BasketChange>();
   if (!still_since_) {
-    still_since_ = t;
-    still_frames_ = 0;
-    still_sum_ = cv::Mat(frame_bgr.size(), CV_32FC3, cv::Scalar::all(0));
+    // The still run starts with the previous frame: it already showed this scene.
+    still_since_ = previous_t.value_or(t);
+    still_frames_ = 1;
+    previous_bgr.convertTo(still_sum_, CV_32FC3);
   }
   cv::accumulate(frame_bgr, still_sum_);
   ++still_frames_;
-  if (still_frames_ < params_.min_still_frames ||
-      (t - *still_since_).ns < params_.settle_ms * 1'000'000) {
+  // The first reference (the empty cart, no hand yet) needs only min_still_frames: a session's
+  // first clip may hold just two frames before the first hand comes in.
+  const bool settled_long_enough =
+      reference_.empty() || (t - *still_since_).ns >= params_.settle_ms * 1'000'000;
+  if (still_frames_ < params_.min_still_frames || !settled_long_enough) {
     return std::optional<BasketChange>();
   }
+  return Settle(t);
+}
+
+std::optional<BasketChange> ChangeDetector::EndOfClip() {
+  if (!still_since_ || still_frames_ < params_.min_still_frames || !previous_t_) {
+    return std::nullopt;
+  }
+  return Settle(*previous_t_);
+}
+
+std::optional<BasketChange> ChangeDetector::Settle(Timestamp t) {
   cv::Mat stable;
   still_sum_.convertTo(stable, CV_8UC3, 1.0 / still_frames_);
   const Timestamp motion_start = motion_start_.value_or(t);
@@ -337,7 +356,7 @@ Result<std::optional<BasketChange>> ChangeDetector::AddFrame(Timestamp t,
     reference_ = stable;
     empty_ = stable;
     pending_weight_g_.reset();
-    return std::optional<BasketChange>();
+    return std::nullopt;
   }
   int sign = 0;
   if (pending_weight_g_) sign = *pending_weight_g_ > 0 ? 1 : -1;
@@ -346,7 +365,7 @@ Result<std::optional<BasketChange>> ChangeDetector::AddFrame(Timestamp t,
   change.t = t;
   change.motion_start = motion_start;
   if (change.outcome == BasketChange::Outcome::kCompared) reference_ = stable;
-  return std::optional<BasketChange>(std::move(change));
+  return change;
 }
 
 }  // namespace cartsense::vision

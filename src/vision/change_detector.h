@@ -2,9 +2,10 @@
 //
 // Per camera, the detector keeps the basket as it looked when it was last stable (the
 // reference) and, from the first stable frames, the empty basket. It measures motion between
-// consecutive frames; after motion (a hand in view, a bump, a gap between event-triggered clips)
-// it waits, bounded by `max_settle_wait_ms`, until the scene has been still for `settle_ms`, then
-// compares the still frames (averaged, which lowers the sensor noise) with the reference:
+// consecutive frames (across the gaps between event-triggered clips too); after motion (a hand
+// in view, a bump) it waits, bounded by `max_settle_wait_ms`, until the scene has been still for
+// `settle_ms`, then compares the still frames (averaged, which lowers the sensor noise) with the
+// reference:
 //   - exposure and light colour: a robust per-channel gain (median ratio) maps the reference
 //     onto the new frame before comparing;
 //   - shadows: a darkening that keeps the chromaticity is a shadow, not a change;
@@ -52,12 +53,14 @@ struct ChangeDetectorParams {
   double motion_min_diff_grey = 6.0;
   double motion_noise_factor = 5.0;
   double motion_share = 0.0015;
-  // Settling: still for settle_ms (and at least min_still_frames frames) after motion. The
-  // simulator's event-triggered clips keep 150 ms after the hand leaves, hence 130 ms.
-  int64_t settle_ms = 130;
+  // Settling: still for settle_ms (and at least min_still_frames frames, counting the frame the
+  // still run started from) after motion. Longer than a hand holds still while putting an item
+  // down (up to about 0.5 s in the simulator). Event-triggered clips keep only 150 ms after the
+  // hand leaves: the still run goes on with the next clip's first frames, or ends with
+  // EndOfClip().
+  int64_t settle_ms = 700;
   int min_still_frames = 2;
   int64_t max_settle_wait_ms = 6000;  // then report kNotSettled once and keep waiting
-  int64_t clip_gap_ms = 400;          // a longer gap between frames counts as motion
   // Change: relative brightening, darkening beyond a shadow, or a chromaticity change.
   double brighten_ratio = 0.18;       // I_new / I_ref above 1 + this
   double shadow_min_ratio = 0.42;     // darker than this is not a shadow
@@ -109,6 +112,9 @@ class ChangeDetector {
   // One frame (8-bit BGR, same size every time, timestamps increasing). Returns a change when
   // the scene settled after motion or a weight event, or when the wait ran out.
   Result<std::optional<BasketChange>> AddFrame(Timestamp t, const cv::Mat& frame_bgr);
+  // The camera stopped recording (an event-triggered clip ended because motion stopped, or the
+  // stream ended): a still run of min_still_frames frames counts as settled.
+  std::optional<BasketChange> EndOfClip();
   // A weight event from the weigh chain: the next comparison expects an addition (Δ > 0) or a
   // removal (Δ < 0), and happens at the next still frame even without seen motion.
   void NoteWeightEvent(Timestamp t, double delta_g);
@@ -120,12 +126,14 @@ class ChangeDetector {
 
  private:
   bool IsMoving(const cv::Mat& work_grey) const;
+  std::optional<BasketChange> Settle(Timestamp t);  // compares the still run ending at t
 
   ChangeDetectorParams params_;
   cv::Mat reference_;  // full resolution, last stable
   cv::Mat empty_;      // full resolution, the first stable frames
   cv::Size frame_size_;
   cv::Mat previous_grey_;
+  cv::Mat previous_bgr_;
   std::optional<Timestamp> previous_t_;
   bool moving_ = true;  // until the first settle
   bool timeout_reported_ = false;

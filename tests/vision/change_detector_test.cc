@@ -218,7 +218,7 @@ Localisation MeasurePlacements(uint64_t seed, int placements, bool weight_hint) 
       feed.changes.clear();
       Reach(feed, camera, still, after, item, true);
       if (weight_hint) feed.detector.NoteWeightEvent(Timestamp::FromSeconds(1e6), 300);
-      feed.Still(camera, after, 4);
+      feed.Still(camera, after, 12);
       lying = next;
       still = after;
       const TrueView truth = TrueViewOf(camera.model(), item);
@@ -261,7 +261,7 @@ TEST(ChangeDetectorTest, RejectsFramesOfAnotherSizeOrOutOfOrder) {
 
 TEST(ChangeDetectorTest, AddedItemsAreLocalised) {
   const Localisation without_hint = MeasurePlacements(11, 8, false);
-  const Localisation with_hint = MeasurePlacements(11, 8, true);
+  const Localisation with_hint = MeasurePlacements(11, 5, true);
   const double rate = without_hint.hits / static_cast<double>(without_hint.pairs);
   const double rate_hint = with_hint.hits / static_cast<double>(with_hint.pairs);
   std::printf(
@@ -288,12 +288,12 @@ TEST(ChangeDetectorTest, RemovalGivesAVanishedRegion) {
     feed.Still(camera, empty, 4);
     const cv::Mat full = camera.Still(lying);
     Reach(feed, camera, empty, full, lying[1], true);  // not quite how two get in; fine here
-    feed.Still(camera, full, 4);
+    feed.Still(camera, full, 12);
     const cv::Mat after = camera.Still({lying[0]});
     feed.changes.clear();
     Reach(feed, camera, full, after, lying[1], false);
     if (weight_hint) feed.detector.NoteWeightEvent(Timestamp::FromSeconds(1e6), -300);
-    feed.Still(camera, after, 4);
+    feed.Still(camera, after, 12);
     ASSERT_EQ(feed.changes.size(), 1U);
     const ChangeRegion* vanished = LargestOfKind(feed.changes[0], ChangeRegion::Kind::kVanished);
     ASSERT_NE(vanished, nullptr) << "weight hint " << weight_hint;
@@ -316,7 +316,7 @@ TEST(ChangeDetectorTest, GlobalBrightnessChangeGivesNothing) {
     feed.Add(camera, still, state);
     // The step need not look like motion; a weight event makes sure the frames are compared.
     feed.detector.NoteWeightEvent(Timestamp::FromSeconds(100 * gain), 200);
-    for (int i = 0; i < 5; ++i) feed.Add(camera, still, state);
+    for (int i = 0; i < 12; ++i) feed.Add(camera, still, state);
   }
   ASSERT_EQ(feed.changes.size(), 3U);
   for (const BasketChange& change : feed.changes) {
@@ -335,7 +335,7 @@ TEST(ChangeDetectorTest, SensorNoiseGivesNothing) {
   // A weight event forces comparisons of noisy frames of an unchanged scene.
   for (int k = 0; k < 3; ++k) {
     feed.detector.NoteWeightEvent(Timestamp::FromSeconds(100.0 + k), 200);
-    feed.Still(camera, still, 4, 6.0);
+    feed.Still(camera, still, 12, 6.0);
   }
   ASSERT_EQ(feed.changes.size(), 3U);
   for (const BasketChange& change : feed.changes) {
@@ -360,7 +360,7 @@ TEST(ChangeDetectorTest, WaitsWhileAHandStaysInView) {
   ASSERT_EQ(feed.changes.size(), 1U);
   EXPECT_EQ(feed.changes[0].outcome, BasketChange::Outcome::kNotSettled);
   EXPECT_EQ(feed.detector.settle_timeouts(), 1);
-  feed.Still(camera, still, 4);
+  feed.Still(camera, still, 12);
   ASSERT_EQ(feed.changes.size(), 2U);
   EXPECT_EQ(feed.changes[1].outcome, BasketChange::Outcome::kCompared);
   EXPECT_TRUE(feed.changes[1].regions.empty());
@@ -377,7 +377,7 @@ TEST(ChangeDetectorTest, ShiftedNeighbourIsNotAnAddition) {
   feed.Still(camera, empty, 4);
   const cv::Mat one = camera.Still({first});
   Reach(feed, camera, empty, one, first, true);
-  feed.Still(camera, one, 4);
+  feed.Still(camera, one, 12);
   // The second item lands beside the first and pushes it 12 mm to the left.
   sim::ItemView second = RandomItem(rng);
   second.x_mm = first.x_mm + 0.5 * (first.size.long_mm + second.size.long_mm) + 5;
@@ -389,7 +389,7 @@ TEST(ChangeDetectorTest, ShiftedNeighbourIsNotAnAddition) {
   feed.changes.clear();
   Reach(feed, camera, one, two, second, true);
   feed.detector.NoteWeightEvent(Timestamp::FromSeconds(1e6), 250);
-  feed.Still(camera, two, 4);
+  feed.Still(camera, two, 12);
   ASSERT_EQ(feed.changes.size(), 1U);
   int added = 0;
   for (const ChangeRegion& region : feed.changes[0].regions) {
