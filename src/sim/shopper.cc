@@ -93,9 +93,9 @@ class Planner {
     change.ring_hz = Uniform(8, 15);
     change.tremor_g = 3 + 0.04 * (m + std::abs(change.hand_g));
     change.tremor_hz = Uniform(8, 12);
-    const double settle_s = Uniform(0.15, 0.4);
-    const double ring = std::abs(change.ring_g);
-    change.decay_per_s = ring > 2.5 ? std::log(ring / 2.5) / settle_s : 3.0 / settle_s;
+    // Settling time 150-400 ms after the hand lets go; the decay rate belongs to the plate, not
+    // to the size of the ring (RingDecayPerS, docs/weighing.md "Ringing").
+    change.decay_per_s = RingDecayPerS(change.ring_g, Uniform(0.15, 0.4));
     return change;
   }
 
