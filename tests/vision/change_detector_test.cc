@@ -151,10 +151,16 @@ sim::HandView HandAt(const cv::Vec3d& palm) {
 
 // A hand carries `item` in from the handle side (or out), then leaves: 14 moving frames.
 void Reach(Feed& feed, Camera& camera, const cv::Mat& before, const cv::Mat& after,
-           const sim::ItemView& item, bool placing) {
+           const sim::ItemView& item, bool placing, int hold_frames = 0) {
   const cv::Vec3d entry(item.x_mm, -60, 460);
   const cv::Vec3d low(item.x_mm, item.y_mm, item.size.height_mm + 30);
   for (int i = 0; i < 14; ++i) {
+    for (int k = 0; i == 7 && k < hold_frames; ++k) {  // holds the item down, perfectly still
+      sim::FrameState state;
+      state.hand = HandAt(low);
+      state.moving.push_back(item);
+      feed.Add(camera, before, state);
+    }
     const double u = i < 7 ? i / 7.0 : (14 - i) / 7.0;  // in, then out
     const cv::Vec3d palm = entry + (low - entry) * (u * u * (3 - 2 * u));
     sim::FrameState state;
@@ -260,15 +266,15 @@ TEST(ChangeDetectorTest, RejectsFramesOfAnotherSizeOrOutOfOrder) {
 }
 
 TEST(ChangeDetectorTest, AddedItemsAreLocalised) {
-  const Localisation without_hint = MeasurePlacements(11, 8, false);
-  const Localisation with_hint = MeasurePlacements(11, 5, true);
+  const Localisation without_hint = MeasurePlacements(11, 6, false);
+  const Localisation with_hint = MeasurePlacements(11, 3, true);
   const double rate = without_hint.hits / static_cast<double>(without_hint.pairs);
   const double rate_hint = with_hint.hits / static_cast<double>(with_hint.pairs);
   std::printf(
       "simulation, seed 11: localisation_iou50_rate %.3f (%d/%d pairs) without weight "
       "hint, %.3f (%d/%d) with\n",
       rate, without_hint.hits, without_hint.pairs, rate_hint, with_hint.hits, with_hint.pairs);
-  EXPECT_GE(without_hint.pairs, 12);
+  EXPECT_GE(without_hint.pairs, 10);
   EXPECT_GE(rate, 0.9);
   EXPECT_GE(rate_hint, 0.9);
 }
@@ -364,6 +370,21 @@ TEST(ChangeDetectorTest, WaitsWhileAHandStaysInView) {
   ASSERT_EQ(feed.changes.size(), 2U);
   EXPECT_EQ(feed.changes[1].outcome, BasketChange::Outcome::kCompared);
   EXPECT_TRUE(feed.changes[1].regions.empty());
+}
+
+TEST(ChangeDetectorTest, AHandHoldingStillIsNotCompared) {
+  std::mt19937_64 rng(9);
+  Camera camera(1, 9);
+  Feed feed;
+  sim::ItemView item = RandomItem(rng);
+  const cv::Mat empty = camera.Still({});
+  feed.Still(camera, empty, 4);
+  const cv::Mat after = camera.Still({item});
+  Reach(feed, camera, empty, after, item, true, 8);  // 0.53 s still with the hand in view
+  feed.Still(camera, after, 12);
+  ASSERT_EQ(feed.changes.size(), 1U);
+  ASSERT_EQ(feed.changes[0].regions.size(), 1U);
+  EXPECT_GE(Iou(feed.changes[0].regions[0].box_px, TrueViewOf(camera.model(), item).box), 0.5);
 }
 
 TEST(ChangeDetectorTest, ShiftedNeighbourIsNotAnAddition) {
