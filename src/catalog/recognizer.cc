@@ -261,13 +261,14 @@ Result<std::vector<float>> MeanPrototype(const Tensor& embeddings) {
   for (std::size_t row = 0; row < count; ++row) {
     const float* values = embeddings.data.data() + row * dimension;
     double norm = 0.0;
-    for (std::size_t i = 0; i < dimension; ++i) norm += double{values[i]} * double{values[i]};
+    for (std::size_t i = 0; i < dimension; ++i)
+      norm += static_cast<double>(values[i]) * static_cast<double>(values[i]);
     norm = std::sqrt(norm);
     if (!(norm > 0.0) || !std::isfinite(norm)) {
       return InvalidArgumentError("prototype: embedding " + std::to_string(row) +
                                   " is zero or not finite");
     }
-    for (std::size_t i = 0; i < dimension; ++i) sum[i] += double{values[i]} / norm;
+    for (std::size_t i = 0; i < dimension; ++i) sum[i] += static_cast<double>(values[i]) / norm;
   }
   double norm = 0.0;
   for (const double value : sum) norm += value * value;
@@ -438,8 +439,8 @@ Result<std::vector<Recognition>> Recognizer::RecognizeEmbeddings(const Tensor& e
     const float top1 = top.front().cosine;
     const float top2 = top.size() > 1 ? top[1].cosine : -1.0F;
     recognition.margin = top1 - top2;
-    recognition.not_in_catalogue_probability =
-        open_set_.NotInCatalogueProbability(top1, recognition.margin);
+    recognition.not_in_catalogue_probability = open_set_.NotInCatalogueProbability(
+        static_cast<double>(top1), static_cast<double>(recognition.margin));
     recognition.not_in_catalogue = recognition.not_in_catalogue_probability >= open_set_.threshold;
     if (top.size() > static_cast<std::size_t>(options_.top_k)) top.resize(options_.top_k);
     recognition.top = std::move(top);

@@ -195,7 +195,9 @@ cv::Mat ScannerRenderer::RenderFrame(const Sprite* sprite, const cv::Mat& label,
     for (int y = 0; y < frame.rows; ++y) {
       auto* row = frame.ptr<uint8_t>(y);
       for (int x = 0; x < frame.cols; ++x) {
-        const double d2 = (x - spot.x) * (x - spot.x) + (y - spot.y) * (y - spot.y);
+        const double dx = x - static_cast<double>(spot.x);
+        const double dy = y - static_cast<double>(spot.y);
+        const double d2 = dx * dx + dy * dy;
         if (d2 > 9 * sigma * sigma) continue;
         const double gain = view.glare * std::exp(-d2 / (2 * sigma * sigma));
         row[x] = cv::saturate_cast<uint8_t>(row[x] + gain * (255 - row[x]));

@@ -338,14 +338,14 @@ std::vector<BarcodeCandidate> BarcodeReader::FindCandidates(const cv::Mat& grey)
   cv::magnitude(jxx - jyy, 2 * jxy, anisotropy);
   cv::Mat barness;
   cv::sqrt(anisotropy, barness);
-  cv::Mat coherence = anisotropy / (jxx + jyy + 1e-3F);
+  cv::Mat coherence = anisotropy / (jxx + jyy + 1e-3);
 
   // Strong and coherent. The absolute floor keeps flat, noisy frames from producing regions.
   double max_barness = 0;
   cv::minMaxLoc(barness, nullptr, &max_barness);
   constexpr double kMinBarness = 60;
   const double threshold = std::max(kMinBarness, 0.3 * max_barness);
-  cv::Mat mask = (barness > threshold) & (coherence > 0.6F);
+  cv::Mat mask = (barness > threshold) & (coherence > 0.6);
   cv::morphologyEx(mask, mask, cv::MORPH_CLOSE,
                    cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(9, 9)));
   cv::morphologyEx(mask, mask, cv::MORPH_OPEN,
@@ -448,7 +448,8 @@ Result<std::vector<BarcodeRead>> BarcodeReader::Read(const cv::Mat& image) const
     // Averaging along the bars removes noise without touching the bar edges.
     cv::blur(crop, crop, cv::Size(1, 5));
     const auto to_image = [&](cv::Point2f p) {
-      const cv::Vec2d q = crop_to_image * cv::Vec3d(p.x, p.y, 1.0);
+      const cv::Vec2d q =
+          crop_to_image * cv::Vec3d(static_cast<double>(p.x), static_cast<double>(p.y), 1.0);
       return cv::Point2f(static_cast<float>(q[0]), static_cast<float>(q[1]));
     };
 
