@@ -156,12 +156,46 @@ std::vector<ChangeRegion> Regions(const cv::Mat& mask_in, ChangeRegion::Kind kin
   const int ds = p.work_downscale;
   const double min_area_work = static_cast<double>(p.min_region_px) / (ds * ds);
   std::vector<ChangeRegion> regions;
+  // Full-frame masks of the parts: each filled component, split where it pinches (items put
+  // down together touch).
+  std::vector<cv::Mat> parts;
   for (const std::vector<cv::Point>& contour : contours) {
     if (cv::contourArea(contour) < min_area_work) continue;
-    const cv::Rect box = cv::boundingRect(contour);
-    cv::Mat filled(box.size(), CV_8U, cv::Scalar(0));
+    cv::Mat filled(mask.size(), CV_8U, cv::Scalar(0));
     cv::drawContours(filled, std::vector<std::vector<cv::Point>>{contour}, 0, cv::Scalar(255),
-                     cv::FILLED, cv::LINE_8, cv::noArray(), 0, cv::Point(-box.x, -box.y));
+                     cv::FILLED);
+    if (kind != ChangeRegion::Kind::kAdded || p.split_core_share <= 0) {
+      parts.push_back(filled);
+      continue;
+    }
+    // Cores: where the distance to the edge is near its maximum; two cores joined by a neck are
+    // two items. Every pixel goes to its nearest core.
+    cv::Mat distance;
+    cv::distanceTransform(filled, distance, cv::DIST_L2, 5);
+    double max_distance = 0;
+    cv::minMaxLoc(distance, nullptr, &max_distance);
+    const cv::Mat cores = distance > p.split_core_share * max_distance;
+    cv::Mat core_labels;
+    const int core_count = cv::connectedComponents(cores, core_labels, 8, CV_32S);
+    if (core_count <= 2) {
+      parts.push_back(filled);
+      continue;
+    }
+    cv::Mat nearest;
+    cv::Mat labels;
+    cv::distanceTransform(~cores, nearest, labels, cv::DIST_L2, 5, cv::DIST_LABEL_CCOMP);
+    for (int c = 1; c < core_count; ++c) {
+      // DIST_LABEL_CCOMP numbers the zero components itself: find this core's label.
+      cv::Point seed;
+      cv::minMaxLoc(core_labels == c, nullptr, nullptr, nullptr, &seed);
+      const int label = labels.at<int>(seed);
+      cv::Mat part = (labels == label) & filled;
+      if (cv::countNonZero(part) >= min_area_work) parts.push_back(part);
+    }
+  }
+  for (const cv::Mat& filled_full : parts) {
+    const cv::Rect box = cv::boundingRect(filled_full);
+    const cv::Mat filled = filled_full(box);
     ChangeRegion region;
     region.kind = kind;
     region.box_px = cv::Rect(box.x * ds, box.y * ds, box.width * ds, box.height * ds) &

@@ -70,7 +70,9 @@ struct ChangeDetectorParams {
   // Shifted items: neighbourhoods matched against the reference displaced up to this far.
   int shift_search_px = 6;        // at work scale
   double shift_match_grey = 9.0;  // mean absolute difference of a matched 7x7 neighbourhood
-  // Regions.
+  // Regions. An added region splits where it pinches: into its cores, the parts farther from
+  // its edge than this share of the farthest (0 never splits).
+  double split_core_share = 0.45;
   int min_region_px = 300;           // area at full resolution
   double max_changed_share = 0.5;    // more changed than this: covered or moved camera
   double min_weight_change_g = 5.0;  // weight events smaller than this give no kind hint
