@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "sim/barcode_renderer.h"
 
@@ -51,7 +52,10 @@ std::vector<nlohmann::json> JsonLines(const std::string& text) {
 class ReadBarcodesCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / "cartsense_read_barcodes_cli";
+    // One folder per process: ctest runs each test of this fixture as its own process, in
+    // parallel, and a shared folder let one test's SetUp rewrite the images another was reading.
+    dir_ = fs::temp_directory_path() /
+           ("cartsense_read_barcodes_cli_" + std::to_string(static_cast<long>(::getpid())));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     cartsense::sim::ScanView view;
