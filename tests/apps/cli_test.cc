@@ -1,40 +1,22 @@
 // Runs the built `cartsense` command as a user would and checks its output and exit codes.
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 
 #include "core/checksum.h"
 #include "session/session_writer.h"
+#include "support/run_command.h"
 
+namespace cartsense {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-RunResult RunCartsense(const std::string& arguments) {
-  const std::string command =
-      std::string(CARTSENSE_BINARY_DIR) + "/bin/cartsense " + arguments + " 2>/dev/null";
-  RunResult result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    result.out.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using test_support::RunCartsense;
+using test_support::RunResult;
 
 class CliTest : public ::testing::Test {
  protected:
@@ -179,3 +161,4 @@ TEST_F(CliTest, RecordWithBadConfigIsAUsageErrorAndWritesNothing) {
 }
 
 }  // namespace
+}  // namespace cartsense

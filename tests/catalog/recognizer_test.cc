@@ -10,9 +10,7 @@
 //  - the `cartsense` command's error cases and exit codes (commands.h).
 #include "catalog/recognizer.h"
 
-#include <array>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -23,8 +21,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
-#include <sys/wait.h>
 
+#include "support/run_command.h"
 #include "vision/model_bundle.h"
 
 namespace cartsense::catalog {
@@ -54,24 +52,8 @@ fs::path TempDir() {
   return dir;
 }
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-RunResult RunShell(const std::string& command) {
-  RunResult result;
-  FILE* pipe = ::popen((command + " 2>/dev/null").c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer{};
-  std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-    result.out.append(buffer.data(), n);
-  }
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using test_support::RunCommand;
+using test_support::RunResult;
 
 // --- parsers -----------------------------------------------------------------------------------
 
@@ -417,9 +399,9 @@ TEST_F(RecognizerTest, EvaluationMatchesThePythonEvaluationWithinHalfAPoint) {
   auto ours = EvaluateRecognition(*recognizer, kMini + "/dev.txt");
   ASSERT_TRUE(ours.ok()) << ours.status().ToString();
   const RunResult reference =
-      RunShell("cd " + kRepo + " && " + python +
-               " -m cartsense_training.evaluate --threads 1 --json --bundle " + bundle_ +
-               " --split " + kMini + "/dev.txt");
+      RunCommand("cd " + kRepo + " && " + python +
+                 " -m cartsense_training.evaluate --threads 1 --json --bundle " + bundle_ +
+                 " --split " + kMini + "/dev.txt");
   ASSERT_EQ(reference.exit_code, 0) << reference.out;
   const auto expected = nlohmann::json::parse(reference.out);
   EXPECT_EQ(ours->images, expected["images"].get<int>());
@@ -455,34 +437,36 @@ TEST(RecognitionCommandTest, ErrorCasesGiveTheDocumentedExitCodes) {
   ASSERT_TRUE(fs::exists(cartsense)) << cartsense;
   const fs::path dir = TempDir();
   // 2: bad command line.
-  EXPECT_EQ(RunShell(cartsense + " eval-recognition").exit_code, 2);
-  EXPECT_EQ(RunShell(cartsense + " eval-recognition --split x --precision fp16").exit_code, 2);
-  EXPECT_EQ(RunShell(cartsense + " recognize").exit_code, 2);
-  EXPECT_EQ(RunShell(cartsense + " enroll --images " + kMini).exit_code, 2);
-  EXPECT_EQ(RunShell(cartsense + " enroll --product 'Bad Id' --images " + kMini).exit_code, 2);
+  EXPECT_EQ(RunCommand(cartsense + " eval-recognition").exit_code, 2);
+  EXPECT_EQ(RunCommand(cartsense + " eval-recognition --split x --precision fp16").exit_code, 2);
+  EXPECT_EQ(RunCommand(cartsense + " recognize").exit_code, 2);
+  EXPECT_EQ(RunCommand(cartsense + " enroll --images " + kMini).exit_code, 2);
+  EXPECT_EQ(RunCommand(cartsense + " enroll --product 'Bad Id' --images " + kMini).exit_code, 2);
   // 3: a needed file or model could not be used.
   EXPECT_EQ(
-      RunShell(cartsense + " eval-recognition --split " + (dir / "none.txt").string()).exit_code,
+      RunCommand(cartsense + " eval-recognition --split " + (dir / "none.txt").string()).exit_code,
       3);
-  EXPECT_EQ(RunShell(cartsense + " eval-recognition --bundle " + (dir / "nobundle").string() +
-                     " --split " + kMini + "/dev.txt")
+  EXPECT_EQ(RunCommand(cartsense + " eval-recognition --bundle " + (dir / "nobundle").string() +
+                       " --split " + kMini + "/dev.txt")
                 .exit_code,
             3);
-  EXPECT_EQ(RunShell(cartsense + " recognize " + (dir / "none.jpg").string()).exit_code, 3);
-  EXPECT_EQ(RunShell(cartsense + " enroll --product new-thing --images " + (dir / "empty").string())
-                .exit_code,
-            3);
+  EXPECT_EQ(RunCommand(cartsense + " recognize " + (dir / "none.jpg").string()).exit_code, 3);
+  EXPECT_EQ(
+      RunCommand(cartsense + " enroll --product new-thing --images " + (dir / "empty").string())
+          .exit_code,
+      3);
   fs::create_directories(dir / "empty");
-  EXPECT_EQ(RunShell(cartsense + " enroll --product new-thing --images " + (dir / "empty").string())
-                .exit_code,
-            3);
+  EXPECT_EQ(
+      RunCommand(cartsense + " enroll --product new-thing --images " + (dir / "empty").string())
+          .exit_code,
+      3);
   // A bundle whose model does not match its manifest.
   fs::create_directories(dir / "bad" / "v1");
   std::ofstream(dir / "bad" / "v1" / "model.onnx") << "not a model";
   std::ofstream(dir / "bad" / "v1" / "manifest.json")
       << R"({"files": {"model.onnx": {"sha256": "00"}}})";
-  EXPECT_EQ(RunShell(cartsense + " eval-recognition --bundle " + (dir / "bad" / "v1").string() +
-                     " --split " + kMini + "/dev.txt")
+  EXPECT_EQ(RunCommand(cartsense + " eval-recognition --bundle " + (dir / "bad" / "v1").string() +
+                       " --split " + kMini + "/dev.txt")
                 .exit_code,
             3);
   fs::remove_all(dir);

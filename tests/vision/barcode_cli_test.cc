@@ -1,7 +1,5 @@
 // `cartsense read-barcodes`: runs the built command on rendered photos and bad files, checks the
 // JSON lines and the exit codes.
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,35 +9,18 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sim/barcode_renderer.h"
+#include "support/run_command.h"
 
+namespace cartsense {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-RunResult RunCartsense(const std::string& arguments) {
-  const std::string command =
-      std::string(CARTSENSE_BINARY_DIR) + "/bin/cartsense " + arguments + " 2>/dev/null";
-  RunResult result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-    result.out.append(buffer.data(), n);
-  }
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using test_support::RunCartsense;
+using test_support::RunResult;
 
 std::vector<nlohmann::json> JsonLines(const std::string& text) {
   std::vector<nlohmann::json> lines;
@@ -118,3 +99,4 @@ TEST_F(ReadBarcodesCliTest, PlainTextOutputAndUsageErrors) {
 }
 
 }  // namespace
+}  // namespace cartsense
