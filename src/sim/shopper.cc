@@ -201,9 +201,11 @@ class Planner {
     move.x_mm = cx;
     move.y_mm = cy;
     double release = move.touch_s;
+    std::vector<LoadChange> changes;
     if (one_load) {
       const LoadChange change = MakeChange(move.touch_s, total, ToModel(cx, cy));
       plan_.physics.changes.push_back(change);
+      changes.push_back(change);
       release = move.touch_s + change.contact_s;
       for (int uid : uids) plan_.items[static_cast<std::size_t>(uid)].placed_s = release;
     } else {
@@ -212,11 +214,15 @@ class Planner {
         PlannedItem& item = plan_.items[static_cast<std::size_t>(uid)];
         const LoadChange change = MakeChange(t0, item.mass_g, ToModel(item.x_mm, item.y_mm));
         plan_.physics.changes.push_back(change);
+        changes.push_back(change);
         item.placed_s = t0 + change.contact_s;
         release = std::max(release, item.placed_s);
         t0 += Uniform(0.03, 0.15);
       }
     }
+    // The physical settle of the placement (truth.json `settle_s`): the evaluation measures the
+    // time from it to the basket action.
+    last_settle_s_ = PhysicalSettleS(changes);
     move.release_s = release;
     move.leave_s = release + Uniform(0.4, 0.6);
     if (pending_cover_ >= 0) {
@@ -244,9 +250,13 @@ class Planner {
       mass += plan_.items[static_cast<std::size_t>(uid)].mass_g;
       list += (list.empty() ? "" : ",") + std::to_string(uid);
     }
-    return {{"mass_g", Number(mass)},        {"pieces", Number(static_cast<double>(uids.size()))},
-            {"x_mm", Number(first.x_mm)},    {"y_mm", Number(first.y_mm)},
-            {"item_uids", "[" + list + "]"}, {"scanned", scanned ? "true" : "false"}};
+    return {{"mass_g", Number(mass)},
+            {"pieces", Number(static_cast<double>(uids.size()))},
+            {"x_mm", Number(first.x_mm)},
+            {"y_mm", Number(first.y_mm)},
+            {"item_uids", "[" + list + "]"},
+            {"scanned", scanned ? "true" : "false"},
+            {"settle_s", Number(last_settle_s_)}};
   }
 
   void ScanThenPlace(std::size_t product_index, bool scan, Behaviour behaviour) {
@@ -359,6 +369,7 @@ class Planner {
     move.skin_bgr = skin_;
     const LoadChange change = MakeChange(move.touch_s, -item.mass_g, ToModel(item.x_mm, item.y_mm));
     plan_.physics.changes.push_back(change);
+    last_settle_s_ = PhysicalSettleS({change});
     move.release_s = move.touch_s + change.contact_s;
     move.leave_s = move.release_s + Uniform(0.5, 0.7);
     item.removed_s = move.touch_s;
@@ -366,7 +377,9 @@ class Planner {
     in_basket_.erase(std::find(in_basket_.begin(), in_basket_.end(), uid));
     AddTruth(move.touch_s, "remove", item.product ? item.product->id : "",
              personal ? Behaviour::kPersonalItem : Behaviour::kRemoveItem,
-             {{"mass_g", Number(item.mass_g)}, {"item_uid", Number(uid)}});
+             {{"mass_g", Number(item.mass_g)},
+              {"item_uid", Number(uid)},
+              {"settle_s", Number(last_settle_s_)}});
     t_ = move.leave_s + Uniform(0.8, 2.0);
   }
 
@@ -485,6 +498,7 @@ class Planner {
   double t_ = 1.5;
   double last_touch_s_ = 0;
   double last_cover_end_s_ = -1;
+  double last_settle_s_ = 0;  // physical settle of the last placement or removal
   int placed_products_ = 0;
   int pending_cover_ = -1;
   bool force_hard_ = false;
