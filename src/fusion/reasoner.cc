@@ -1,0 +1,2050 @@
+#include "fusion/reasoner.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cartsense::fusion {
+
+// ----------------------------------------------------------------------------------------------
+// Modalities and parameters.
+
+std::string Modalities::ToString() const {
+  std::string out;
+  const auto add = [&out](bool on, const char* name) {
+    if (!on) return;
+    if (!out.empty()) out += ",";
+    out += name;
+  };
+  add(weight, "weight");
+  add(vision, "vision");
+  add(scan, "scan");
+  return out.empty() ? "none" : out;
+}
+
+Result<Modalities> Modalities::Parse(const std::string& text) {
+  if (text == "all") return Modalities{};
+  Modalities m{false, false, false};
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string name = text.substr(start, comma - start);
+    if (name == "weight") {
+      m.weight = true;
+    } else if (name == "vision") {
+      m.vision = true;
+    } else if (name == "scan") {
+      m.scan = true;
+    } else {
+      return InvalidArgumentError("modalities: unknown kind '" + name +
+                                  "' (expected weight, vision, scan or all)");
+    }
+    start = comma + 1;
+  }
+  if (!m.weight && !m.vision && !m.scan) return InvalidArgumentError("modalities: none given");
+  return m;
+}
+
+// Config keys: the field names; probabilities get "_ratio" (the config schema requires a unit
+// suffix on every number).
+ConfigSchema ReasonerParams::Schema() {
+  const ReasonerParams d;
+  ConfigSchema s;
+  const auto ms = [&s](const char* key, int64_t value, double max) {
+    s.Number(key, "ms").Range(0, max).Default(static_cast<double>(value));
+  };
+  ms("scan_to_place_timeout_ms", d.scan_to_place_timeout_ms, 600000);
+  ms("scan_forget_ms", d.scan_forget_ms, 3600000);
+  ms("vision_wait_ms", d.vision_wait_ms, 60000);
+  ms("produce_choice_wait_ms", d.produce_choice_wait_ms, 600000);
+  ms("choice_after_place_max_ms", d.choice_after_place_max_ms, 600000);
+  ms("vision_dedup_window_ms", d.vision_dedup_window_ms, 60000);
+  ms("transient_return_ms", d.transient_return_ms, 60000);
+  s.Number("vision_dedup_distance_mm", "mm").Range(0, 2000).Default(d.vision_dedup_distance_mm);
+  s.Number("produce_bag_tare_g", "g").Range(0, 500).Default(d.produce_bag_tare_g);
+  s.Number("min_weighed_net_g", "g").Range(0, 10000).Default(d.min_weighed_net_g);
+  s.Number("produce_min_piece_ratio", "ratio").Range(0.01, 1).Default(d.produce_min_piece_ratio);
+  s.Number("produce_max_weight_g", "g").Range(1, 100000).Default(d.produce_max_weight_g);
+  s.Number("unknown_item_max_weight_g", "g").Range(1, 100000).Default(d.unknown_item_max_weight_g);
+  s.Number("weight_min_sigma_g", "g").Range(0.01, 1000).Default(d.weight_min_sigma_g);
+  s.Number("degraded_sigma_ratio", "ratio").Range(1, 100).Default(d.degraded_sigma_ratio);
+  s.Number("weight_match_sigma", "sigma").Range(0.5, 100).Default(d.weight_match_sigma);
+  s.Number("two_units_prior_ratio", "ratio").Range(0, 1).Default(d.two_units_prior_ratio);
+  s.Number("three_units_prior_ratio", "ratio").Range(0, 1).Default(d.three_units_prior_ratio);
+  s.Number("ignore_below_g", "g").Range(0, 1000).Default(d.ignore_below_g);
+  const auto probability = [&s](const char* key, double value) {
+    s.Number(std::string(key) + "_ratio", "ratio").Range(0, 1).Default(value);
+  };
+  probability("unknown_item_prior_probability", d.unknown_item_prior_probability);
+  probability("scan_trust_probability", d.scan_trust_probability);
+  probability("vision_floor_probability", d.vision_floor_probability);
+  probability("add_probability_min", d.add_probability_min);
+  probability("ticket_switch_probability_min", d.ticket_switch_probability_min);
+  probability("unknown_probability_min", d.unknown_probability_min);
+  probability("removal_probability_min", d.removal_probability_min);
+  s.Integer("basket_cameras").Range(0, 16).Default(static_cast<double>(d.basket_cameras));
+  s.Integer("prompt_candidates").Range(1, 20).Default(static_cast<double>(d.prompt_candidates));
+  // View combination (view_combination.h), prefixed "view_".
+  s.Number("view_softmax_temperature_ratio", "ratio")
+      .Range(1e-4, 10)
+      .Default(d.views.softmax_temperature);
+  s.Number("view_exponent_ratio", "ratio").Range(0.01, 1).Default(d.views.view_exponent);
+  s.Number("view_missing_product_factor_ratio", "ratio")
+      .Range(0, 1)
+      .Default(d.views.missing_product_factor);
+  s.Number("view_max_floor_distance_mm", "mm")
+      .Range(1, 5000)
+      .Default(d.views.max_floor_distance_mm);
+  s.Number("view_max_compare_after_settle_ms", "ms")
+      .Range(0, 60000)
+      .Default(static_cast<double>(d.views.max_compare_after_settle_ms));
+  s.Number("view_min_visible_share_ratio", "ratio").Range(0, 1).Default(d.views.min_visible_share);
+  return s;
+}
+
+Result<ReasonerParams> ReasonerParams::FromConfig(Config& config) {
+  CS_RETURN_IF_ERROR(Schema().Validate(config));
+  ReasonerParams p;
+  const std::array<std::pair<const char*, int64_t*>, 8> millis = {{
+      {"scan_to_place_timeout_ms", &p.scan_to_place_timeout_ms},
+      {"scan_forget_ms", &p.scan_forget_ms},
+      {"vision_wait_ms", &p.vision_wait_ms},
+      {"produce_choice_wait_ms", &p.produce_choice_wait_ms},
+      {"choice_after_place_max_ms", &p.choice_after_place_max_ms},
+      {"vision_dedup_window_ms", &p.vision_dedup_window_ms},
+      {"transient_return_ms", &p.transient_return_ms},
+      {"view_max_compare_after_settle_ms", &p.views.max_compare_after_settle_ms},
+  }};
+  for (const auto& [key, field] : millis) {
+    CS_ASSIGN_OR_RETURN(const double value, config.GetDouble(key));
+    *field = std::llround(value);
+  }
+  const std::array<std::pair<const char*, double*>, 24> numbers = {{
+      {"vision_dedup_distance_mm", &p.vision_dedup_distance_mm},
+      {"produce_bag_tare_g", &p.produce_bag_tare_g},
+      {"min_weighed_net_g", &p.min_weighed_net_g},
+      {"produce_min_piece_ratio", &p.produce_min_piece_ratio},
+      {"produce_max_weight_g", &p.produce_max_weight_g},
+      {"unknown_item_max_weight_g", &p.unknown_item_max_weight_g},
+      {"weight_min_sigma_g", &p.weight_min_sigma_g},
+      {"degraded_sigma_ratio", &p.degraded_sigma_ratio},
+      {"weight_match_sigma", &p.weight_match_sigma},
+      {"two_units_prior_ratio", &p.two_units_prior_ratio},
+      {"three_units_prior_ratio", &p.three_units_prior_ratio},
+      {"ignore_below_g", &p.ignore_below_g},
+      {"unknown_item_prior_probability_ratio", &p.unknown_item_prior_probability},
+      {"scan_trust_probability_ratio", &p.scan_trust_probability},
+      {"vision_floor_probability_ratio", &p.vision_floor_probability},
+      {"add_probability_min_ratio", &p.add_probability_min},
+      {"ticket_switch_probability_min_ratio", &p.ticket_switch_probability_min},
+      {"unknown_probability_min_ratio", &p.unknown_probability_min},
+      {"removal_probability_min_ratio", &p.removal_probability_min},
+      {"view_softmax_temperature_ratio", &p.views.softmax_temperature},
+      {"view_exponent_ratio", &p.views.view_exponent},
+      {"view_missing_product_factor_ratio", &p.views.missing_product_factor},
+      {"view_max_floor_distance_mm", &p.views.max_floor_distance_mm},
+      {"view_min_visible_share_ratio", &p.views.min_visible_share},
+  }};
+  for (const auto& [key, field] : numbers) {
+    CS_ASSIGN_OR_RETURN(*field, config.GetDouble(key));
+  }
+  CS_ASSIGN_OR_RETURN(const int64_t candidates, config.GetInt("prompt_candidates"));
+  p.prompt_candidates = static_cast<int>(candidates);
+  CS_ASSIGN_OR_RETURN(const int64_t cameras, config.GetInt("basket_cameras"));
+  p.basket_cameras = static_cast<int>(cameras);
+  CS_RETURN_IF_ERROR(p.Validate());
+  return p;
+}
+
+Status ReasonerParams::Validate() const {
+  const auto non_negative_ms = [](int64_t v, const char* key) -> Status {
+    if (v < 0) return InvalidArgumentError(std::string(key) + " must be >= 0");
+    return Status::Ok();
+  };
+  CS_RETURN_IF_ERROR(non_negative_ms(scan_to_place_timeout_ms, "scan_to_place_timeout_ms"));
+  CS_RETURN_IF_ERROR(non_negative_ms(vision_wait_ms, "vision_wait_ms"));
+  CS_RETURN_IF_ERROR(non_negative_ms(produce_choice_wait_ms, "produce_choice_wait_ms"));
+  CS_RETURN_IF_ERROR(non_negative_ms(choice_after_place_max_ms, "choice_after_place_max_ms"));
+  CS_RETURN_IF_ERROR(non_negative_ms(vision_dedup_window_ms, "vision_dedup_window_ms"));
+  CS_RETURN_IF_ERROR(non_negative_ms(transient_return_ms, "transient_return_ms"));
+  if (scan_forget_ms < scan_to_place_timeout_ms) {
+    return InvalidArgumentError("scan_forget_ms must be >= scan_to_place_timeout_ms");
+  }
+  const auto positive = [](double v, const char* key) -> Status {
+    if (!(v > 0) || !std::isfinite(v))
+      return InvalidArgumentError(std::string(key) + " must be > 0");
+    return Status::Ok();
+  };
+  CS_RETURN_IF_ERROR(positive(produce_min_piece_ratio, "produce_min_piece_ratio"));
+  CS_RETURN_IF_ERROR(positive(produce_max_weight_g, "produce_max_weight_g"));
+  CS_RETURN_IF_ERROR(positive(unknown_item_max_weight_g, "unknown_item_max_weight_g"));
+  CS_RETURN_IF_ERROR(positive(weight_min_sigma_g, "weight_min_sigma_g"));
+  CS_RETURN_IF_ERROR(positive(weight_match_sigma, "weight_match_sigma"));
+  CS_RETURN_IF_ERROR(positive(views.softmax_temperature, "view softmax_temperature"));
+  if (!(degraded_sigma_ratio >= 1))
+    return InvalidArgumentError("degraded_sigma_ratio must be >= 1");
+  if (!(produce_bag_tare_g >= 0) || !(min_weighed_net_g >= 0) || !(ignore_below_g >= 0)) {
+    return InvalidArgumentError(
+        "produce_bag_tare_g, min_weighed_net_g and ignore_below_g must be >= 0");
+  }
+  const auto unit_interval = [](double v, const char* key) -> Status {
+    if (!(v >= 0 && v <= 1)) return InvalidArgumentError(std::string(key) + " must be in 0..1");
+    return Status::Ok();
+  };
+  CS_RETURN_IF_ERROR(unit_interval(two_units_prior_ratio, "two_units_prior_ratio"));
+  CS_RETURN_IF_ERROR(unit_interval(three_units_prior_ratio, "three_units_prior_ratio"));
+  CS_RETURN_IF_ERROR(
+      unit_interval(unknown_item_prior_probability, "unknown_item_prior_probability"));
+  CS_RETURN_IF_ERROR(unit_interval(scan_trust_probability, "scan_trust_probability"));
+  CS_RETURN_IF_ERROR(unit_interval(vision_floor_probability, "vision_floor_probability"));
+  CS_RETURN_IF_ERROR(unit_interval(add_probability_min, "add_probability_min"));
+  CS_RETURN_IF_ERROR(unit_interval(ticket_switch_probability_min, "ticket_switch_probability_min"));
+  CS_RETURN_IF_ERROR(unit_interval(unknown_probability_min, "unknown_probability_min"));
+  CS_RETURN_IF_ERROR(unit_interval(removal_probability_min, "removal_probability_min"));
+  if (!(unknown_item_prior_probability > 0 && unknown_item_prior_probability < 1)) {
+    return InvalidArgumentError("unknown_item_prior_probability must be in (0, 1)");
+  }
+  if (!(scan_trust_probability > 0 && scan_trust_probability < 1)) {
+    return InvalidArgumentError("scan_trust_probability must be in (0, 1)");
+  }
+  if (!(vision_floor_probability > 0)) {
+    return InvalidArgumentError("vision_floor_probability must be > 0");
+  }
+  if (basket_cameras < 0) return InvalidArgumentError("basket_cameras must be >= 0");
+  if (prompt_candidates < 1) return InvalidArgumentError("prompt_candidates must be >= 1");
+  return Status::Ok();
+}
+
+void ReasonerOutput::Append(ReasonerOutput other) {
+  for (auto& a : other.actions) actions.push_back(std::move(a));
+  for (auto& p : other.prompts) prompts.push_back(std::move(p));
+  for (auto& f : other.flags) flags.push_back(std::move(f));
+}
+
+}  // namespace cartsense::fusion
+
+// ----------------------------------------------------------------------------------------------
+// The state machine.
+
+namespace cartsense::fusion {
+namespace {
+
+constexpr double kLogTiny = -700;  // log of "impossible" (exp underflows to 0 in double)
+
+double LogNormalDensity(double x, double mean, double sigma) {
+  const double z = (x - mean) / sigma;
+  return -0.5 * z * z - std::log(sigma) - 0.5 * std::log(2 * 3.14159265358979323846);
+}
+
+double LogSumExp(double a, double b) {
+  if (a < b) std::swap(a, b);
+  if (b <= kLogTiny) return a;
+  return a + std::log1p(std::exp(b - a));
+}
+
+const char* CameraStateName(CameraHealthEvidence::State state) {
+  switch (state) {
+    case CameraHealthEvidence::State::kOk:
+      return "ok";
+    case CameraHealthEvidence::State::kBlack:
+      return "black";
+    case CameraHealthEvidence::State::kFrozen:
+      return "frozen";
+    case CameraHealthEvidence::State::kCovered:
+      return "covered";
+    case CameraHealthEvidence::State::kDisconnected:
+      return "disconnected";
+  }
+  return "?";
+}
+
+std::string FormatGrams(double g) {
+  std::ostringstream text;
+  text.setf(std::ios::fixed);
+  text.precision(0);
+  text << g << " g";
+  return text.str();
+}
+
+// True for products sold without a barcode (loose produce): chosen on the screen, never scanned.
+bool IsLoose(const catalog::Product& product) { return product.gtin.empty(); }
+
+}  // namespace
+
+class Reasoner::Impl {
+ public:
+  Impl(const catalog::Catalogue* catalogue, ReasonerParams params, Modalities modalities)
+      : catalogue_(catalogue), params_(std::move(params)), modalities_(modalities) {
+    for (int c = 0; c < params_.basket_cameras; ++c) cameras_[c] = CameraHealthEvidence::State::kOk;
+    mode_ = Describe();
+  }
+
+  Result<ReasonerOutput> Weight(const sensors::WeightEvent& event) {
+    ReasonerOutput out;
+    CS_RETURN_IF_ERROR(Enter(event.t_settle, "weight event", &out));
+    ++weight_count_;
+    if (WeightActive()) {
+      if (event.delta_g > 0) {
+        OnAddition(event, &out);
+      } else {
+        OnRemoval(event, &out);
+      }
+    }
+    FireTimers(now_, /*inclusive=*/true, &out);
+    return out;
+  }
+
+  Result<ReasonerOutput> Scale(const sensors::ScaleStatus& status) {
+    ReasonerOutput out;
+    CS_RETURN_IF_ERROR(Enter(status.t, "scale status", &out));
+    scale_ = status;
+    CheckMode(&out);
+    FireTimers(now_, true, &out);
+    return out;
+  }
+
+  Result<ReasonerOutput> Vision(const VisionEvidence& vision) {
+    ReasonerOutput out;
+    CS_RETURN_IF_ERROR(Enter(vision.t, "vision evidence", &out));
+    if (!cameras_.contains(vision.camera_id)) {
+      cameras_[vision.camera_id] = CameraHealthEvidence::State::kOk;
+    }
+    if (modalities_.vision && CameraOk(vision.camera_id)) {
+      views_.push_back(vision);
+      if (!WeightActive()) OnVisionDriven(views_.back(), &out);
+      CompleteVisionWaits(&out);
+    }
+    PruneViews();
+    FireTimers(now_, true, &out);
+    return out;
+  }
+
+  Result<ReasonerOutput> CameraHealth(const CameraHealthEvidence& health) {
+    ReasonerOutput out;
+    CS_RETURN_IF_ERROR(Enter(health.t, "camera health", &out));
+    cameras_[health.camera_id] = health.state;
+    camera_messages_[health.camera_id] = health.message;
+    CheckMode(&out);
+    // A camera that went away is no longer waited for.
+    if (modalities_.vision) CompleteVisionWaits(&out);
+    FireTimers(now_, true, &out);
+    return out;
+  }
+
+  Result<ReasonerOutput> Scan(const ScannerRead& read) {
+    ReasonerOutput out;
+    CS_RETURN_IF_ERROR(Enter(read.t, "scan", &out));
+    ++scan_count_;
+    if (modalities_.scan) OnScanRead(read, &out);
+    FireTimers(now_, true, &out);
+    return out;
+  }
+
+  Result<ReasonerOutput> Shopper(const ShopperAction& action) {
+    ReasonerOutput out;
+    CS_RETURN_IF_ERROR(Enter(action.t, "shopper action", &out));
+    switch (action.kind) {
+      case ShopperAction::Kind::kAnswerPrompt:
+        OnAnswer(action, &out);
+        break;
+      case ShopperAction::Kind::kChooseProduct:
+        ++choice_count_;
+        OnChoice(action, &out);
+        break;
+      case ShopperAction::Kind::kRemoveItem:
+        ++choice_count_;
+        OnRemoveRow(action, &out);
+        break;
+      case ShopperAction::Kind::kRequestHelp:
+      case ShopperAction::Kind::kStartCheckout:
+        break;
+    }
+    FireTimers(now_, true, &out);
+    return out;
+  }
+
+  Result<ReasonerOutput> Advance(Timestamp t) {
+    ReasonerOutput out;
+    CS_RETURN_IF_ERROR(Enter(t, "time", &out));
+    FireTimers(now_, true, &out);
+    return out;
+  }
+
+  std::string mode() const { return mode_; }
+  Timestamp now() const { return now_; }
+
+  std::vector<ReasonerItem> Items() const {
+    std::vector<ReasonerItem> items;
+    for (const Item& item : items_) {
+      if (item.present) items.push_back(item.view);
+    }
+    return items;
+  }
+
+  std::vector<ShopperPrompt> OpenPrompts() const {
+    std::vector<ShopperPrompt> prompts;
+    for (const auto& [id, prompt] : prompts_) {
+      if (prompt.open) prompts.push_back(prompt.prompt);
+    }
+    std::sort(prompts.begin(), prompts.end(), [](const ShopperPrompt& a, const ShopperPrompt& b) {
+      return a.event_time < b.event_time;
+    });
+    return prompts;
+  }
+
+ private:
+  // One unit (or one produce line) the reasoner put in the basket, or an own item it remembers.
+  struct Item {
+    ReasonerItem view;
+    bool present = true;
+    int64_t unit_price_minor = 0;
+    int64_t placement_id = 0;
+    Timestamp added_t;
+    Timestamp removed_t;
+    std::vector<std::string> evidence_ids;
+  };
+
+  // A scan (or an undecodable scan attempt, product_id "") waiting for its placement.
+  struct OpenScan {
+    int64_t number = 0;
+    std::string evidence_id;
+    Timestamp t;
+    std::string product_id;  // "" for an attempt
+    bool consumed = false;
+    bool timed_out = false;
+  };
+
+  // A touchscreen choice made before its placement (choose-then-place).
+  struct OpenChoice {
+    std::string evidence_id;
+    Timestamp t;
+    std::string product_id;
+    int pieces = 0;
+    bool consumed = false;
+  };
+
+  enum class Stage { kWaitVision, kWaitChoice, kPrompted, kWatch, kDone };
+
+  // One change of the basket's contents being decided: a weight event (or, with no weight, a
+  // group of camera regions). sign +1: something went in; -1: something came out.
+  struct Placement {
+    int64_t id = 0;
+    int sign = 1;
+    bool has_weight = false;
+    sensors::WeightEvent event;
+    double amount_g = 0;  // |Δ|
+    double sigma_g = 0;   // σ used for comparisons
+    Timestamp t_start, t_settle;
+    std::optional<sensors::PointMm> position;
+    std::vector<std::string> evidence_ids;  // "weight:N" first, then what joined
+    std::vector<RegionEvidence> regions;    // vision-driven: the deduplicated regions
+    std::set<int> region_cameras;
+    Stage stage = Stage::kWaitVision;
+    Timestamp deadline;  // of the current wait
+    std::optional<CombinedViews> views;
+    std::vector<int64_t> scan_numbers;  // scans it consumed
+    bool attempt_consumed = false;      // an undecodable scan attempt explains it
+    std::vector<int64_t> item_ids;      // items it added or removed
+    std::string prompt_id;
+    bool choice_attached = false;
+    bool cancelled = false;
+    bool unscanned_flagged = false;
+    std::string decided_product;  // additions: what was billed ("" own item or undecided)
+  };
+
+  struct OpenPrompt {
+    ShopperPrompt prompt;
+    int64_t placement_id = 0;  // 0: none
+    int64_t scan_number = 0;   // kPlaceScannedItem
+    bool open = true;
+  };
+
+  // Posterior over "one thing placed": products (with a unit count) and "unknown".
+  struct Hypothesis {
+    const catalog::Product* product = nullptr;  // nullptr: not in the catalogue / own item
+    int units = 1;
+    double log_score = 0;
+    double probability = 0;
+  };
+
+  struct PosteriorInput {
+    std::optional<double> amount_g;  // weight of what was placed, if weighed
+    double sigma_g = 0;
+    const CombinedViews* views = nullptr;
+    std::map<std::string, int> scanned;  // product id -> open scans of it
+  };
+
+  // ---- time ----------------------------------------------------------------------------------
+
+  Status Enter(Timestamp t, const char* what, ReasonerOutput* out) {
+    if (started_ && t < now_) {
+      return InvalidArgumentError(std::string(what) + " at " + ToString(t) +
+                                  " is earlier than the last input at " + ToString(now_) +
+                                  ": evidence must come in time order");
+    }
+    started_ = true;
+    // Waits that ended before this input are decided first (as a driver calling AdvanceTo
+    // often would have), stamped with this input's time.
+    FireTimers(t, /*inclusive=*/false, out);
+    now_ = t;
+    return Status::Ok();
+  }
+
+  // Decides every wait whose deadline is before t (or at t when inclusive), earliest first.
+  void FireTimers(Timestamp t, bool inclusive, ReasonerOutput* out) {
+    const Timestamp saved = now_;
+    now_ = std::max(now_, t);
+    for (int guard = 0; guard < 10000; ++guard) {
+      // The earliest due wait: placements, then scans.
+      std::optional<Timestamp> best_t;
+      int64_t best_placement = 0;
+      int64_t best_scan = 0;
+      const auto due = [&](Timestamp d) { return inclusive ? d <= t : d < t; };
+      for (const auto& [id, p] : placements_) {
+        if (p.cancelled || p.stage == Stage::kDone || p.stage == Stage::kPrompted) continue;
+        if (due(p.deadline) && (!best_t || p.deadline < *best_t)) {
+          best_t = p.deadline;
+          best_placement = id;
+          best_scan = 0;
+        }
+      }
+      for (const OpenScan& scan : scans_) {
+        if (scan.consumed || scan.timed_out) continue;
+        const Timestamp d = scan.t + Duration::Milliseconds(params_.scan_to_place_timeout_ms);
+        if (due(d) && (!best_t || d < *best_t)) {
+          best_t = d;
+          best_scan = scan.number;
+          best_placement = 0;
+        }
+      }
+      if (!best_t) break;
+      if (best_placement != 0) {
+        Placement& p = placements_.at(best_placement);
+        switch (p.stage) {
+          case Stage::kWaitVision:
+            FinishVision(p, out);
+            break;
+          case Stage::kWaitChoice:
+            PromptForChoice(p, out);
+            break;
+          case Stage::kWatch:
+            Watch(p, out);
+            break;
+          case Stage::kPrompted:
+          case Stage::kDone:
+            break;
+        }
+      } else {
+        ScanTimedOut(best_scan, out);
+      }
+    }
+    now_ = std::max(saved, now_);
+    PruneScans();
+  }
+
+  // ---- modes ---------------------------------------------------------------------------------
+
+  bool WeightActive() const {
+    return modalities_.weight && scale_.health != sensors::ScaleHealth::kFault;
+  }
+  bool ScaleDegraded() const {
+    return modalities_.weight && scale_.health == sensors::ScaleHealth::kDegraded;
+  }
+  bool CameraOk(int camera) const {
+    const auto it = cameras_.find(camera);
+    return it == cameras_.end() || it->second == CameraHealthEvidence::State::kOk;
+  }
+  int HealthyCameras() const {
+    int n = 0;
+    for (const auto& [id, state] : cameras_) n += state == CameraHealthEvidence::State::kOk;
+    return n;
+  }
+  bool VisionActive() const {
+    return modalities_.vision && (cameras_.empty() || HealthyCameras() > 0);
+  }
+
+  std::string CameraProblems() const {
+    std::string text;
+    for (const auto& [id, state] : cameras_) {
+      if (state == CameraHealthEvidence::State::kOk) continue;
+      if (!text.empty()) text += "; ";
+      text += "camera " + std::to_string(id) + ": " + CameraStateName(state);
+    }
+    return text;
+  }
+
+  std::string Describe() const {
+    const bool weight = WeightActive();
+    const bool vision = VisionActive();
+    const bool scan = modalities_.scan;
+    if (!weight && !vision) return scan ? "scanner only" : "no evidence";
+    std::vector<std::string> parts;
+    if (!modalities_.weight) {
+      parts.push_back("no weight");
+    } else if (!weight) {
+      parts.push_back("no weight (scale fault" +
+                      (scale_.message.empty() ? std::string() : ": " + scale_.message) + ")");
+    } else if (ScaleDegraded()) {
+      std::string cells;
+      for (int c = 0; c < sensors::kCellCount; ++c) {
+        const sensors::CellFault fault = scale_.cells[static_cast<std::size_t>(c)];
+        if (fault == sensors::CellFault::kNone) continue;
+        if (!cells.empty()) cells += ", ";
+        cells += std::string(sensors::CellName(c)) + " " + sensors::CellFaultName(fault);
+      }
+      if (cells.empty()) cells = scale_.message;
+      parts.push_back("one load cell lost" + (cells.empty() ? std::string() : " (" + cells + ")"));
+    }
+    if (!modalities_.vision) {
+      parts.push_back("no vision");
+    } else if (!vision) {
+      parts.push_back("no vision (" + CameraProblems() + ")");
+    } else if (const std::string problems = CameraProblems(); !problems.empty()) {
+      parts.push_back("fewer cameras (" + problems + ")");
+    }
+    if (!scan) parts.push_back("no scanner");
+    if (parts.empty()) return "fused";
+    std::string text;
+    for (const std::string& part : parts) text += (text.empty() ? "" : ", ") + part;
+    return text;
+  }
+
+  void CheckMode(ReasonerOutput* out) {
+    const std::string mode = Describe();
+    if (mode == mode_) return;
+    mode_ = mode;
+    AuditFlag flag;
+    flag.kind = AuditFlagKind::kDegradedMode;
+    flag.message = mode;
+    flag.probability = 1.0;
+    flag.event_time = now_;
+    out->flags.push_back(std::move(flag));
+  }
+
+  // ---- likelihoods ---------------------------------------------------------------------------
+
+  double EventSigma(const sensors::WeightEvent& event) const {
+    double sigma = event.sigma_g;
+    if (ScaleDegraded() || event.cells_used < sensors::kCellCount) {
+      sigma *= params_.degraded_sigma_ratio;
+    }
+    return std::max(sigma, params_.weight_min_sigma_g);
+  }
+
+  static double ProductSigma(const catalog::Product& product) {
+    return std::max(product.unit_mass_sigma_g, 0.5);
+  }
+
+  // log p(amount | product, units) and the most likely unit count.
+  std::pair<double, int> LogWeightLikelihood(const catalog::Product* product, double amount_g,
+                                             double sigma_g) const {
+    if (product == nullptr) {
+      if (amount_g > params_.unknown_item_max_weight_g) return {kLogTiny, 1};
+      return {-std::log(params_.unknown_item_max_weight_g), 1};
+    }
+    if (product->sold_by == catalog::SoldBy::kWeight) {
+      const double lower = params_.produce_min_piece_ratio * product->unit_mass_g;
+      const double log_uniform = -std::log(std::max(params_.produce_max_weight_g - lower, 1.0));
+      const int pieces = EstimatePieces(*product, amount_g);
+      if (amount_g > params_.produce_max_weight_g) return {kLogTiny, pieces};
+      if (amount_g >= lower) return {log_uniform, pieces};
+      const double z = (lower - amount_g) / std::hypot(ProductSigma(*product), sigma_g);
+      return {log_uniform - 0.5 * z * z, 1};
+    }
+    const std::array<double, 3> priors = {1.0, params_.two_units_prior_ratio,
+                                          params_.three_units_prior_ratio};
+    double total = kLogTiny;
+    double best = kLogTiny;
+    int best_units = 1;
+    for (int n = 1; n <= 3; ++n) {
+      const double prior = priors[static_cast<std::size_t>(n - 1)];
+      if (prior <= 0) continue;
+      const double s =
+          std::sqrt(n * ProductSigma(*product) * ProductSigma(*product) + sigma_g * sigma_g);
+      const double l = std::log(prior) + LogNormalDensity(amount_g, n * product->unit_mass_g, s);
+      total = LogSumExp(total, l);
+      if (l > best) {
+        best = l;
+        best_units = n;
+      }
+    }
+    return {total, best_units};
+  }
+
+  static int EstimatePieces(const catalog::Product& product, double amount_g) {
+    if (product.unit_mass_g <= 0) return 1;
+    return std::max(1, static_cast<int>(std::lround(amount_g / product.unit_mass_g)));
+  }
+
+  // Whether `amount_g` is a plausible weight for `units` of the product (any count when 0).
+  bool WeightSupports(const catalog::Product& product, int units, double amount_g,
+                      double sigma_g) const {
+    if (product.sold_by == catalog::SoldBy::kWeight) {
+      const double lower = params_.produce_min_piece_ratio * product.unit_mass_g;
+      return amount_g >= lower - params_.weight_match_sigma * sigma_g &&
+             amount_g <= params_.produce_max_weight_g;
+    }
+    const int from = units > 0 ? units : 1;
+    const int to = units > 0 ? units : 3;
+    for (int n = from; n <= to; ++n) {
+      const double s =
+          std::sqrt(n * ProductSigma(product) * ProductSigma(product) + sigma_g * sigma_g);
+      if (std::abs(amount_g - n * product.unit_mass_g) <= params_.weight_match_sigma * s) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Vision's probability of each product (and of "not in the catalogue") for a combination.
+  double LogVision(const catalog::Product* product, const CombinedViews& views) const {
+    const double nic = std::clamp(views.not_in_catalogue_probability, 0.0, 1.0);
+    if (product == nullptr) return std::log(std::max(nic, params_.vision_floor_probability));
+    double p = params_.vision_floor_probability;
+    for (const ProductProbability& pp : views.products) {
+      if (pp.product_id == product->id) {
+        p = std::max(pp.probability, params_.vision_floor_probability);
+        break;
+      }
+    }
+    return std::log(std::max((1 - nic) * p, params_.vision_floor_probability * 1e-3));
+  }
+
+  std::vector<Hypothesis> Posterior(const PosteriorInput& in) const {
+    const auto& products = catalogue_->products();
+    const double n = static_cast<double>(std::max<std::size_t>(products.size(), 1));
+    const double log_product_prior = std::log((1 - params_.unknown_item_prior_probability) / n);
+    // A scan names what is placed with probability scan_trust; the rest spreads over the others.
+    const double log_scan_factor =
+        std::log(1 + params_.scan_trust_probability / (1 - params_.scan_trust_probability) * n);
+    std::vector<Hypothesis> hypotheses;
+    hypotheses.reserve(products.size() + 1);
+    const bool use_views = in.views != nullptr && in.views->views > 0;
+    for (std::size_t i = 0; i <= products.size(); ++i) {
+      Hypothesis h;
+      h.product = i < products.size() ? &products[i] : nullptr;
+      h.log_score =
+          h.product ? log_product_prior : std::log(params_.unknown_item_prior_probability);
+      if (use_views) h.log_score += LogVision(h.product, *in.views);
+      if (in.amount_g) {
+        const auto [l, units] = LogWeightLikelihood(h.product, *in.amount_g, in.sigma_g);
+        h.log_score += l;
+        h.units = units;
+      }
+      if (h.product && in.scanned.contains(h.product->id)) h.log_score += log_scan_factor;
+      hypotheses.push_back(h);
+    }
+    double max_log = kLogTiny;
+    for (const Hypothesis& h : hypotheses) max_log = std::max(max_log, h.log_score);
+    double sum = 0;
+    for (Hypothesis& h : hypotheses) {
+      h.probability = std::exp(h.log_score - max_log);
+      sum += h.probability;
+    }
+    for (Hypothesis& h : hypotheses) h.probability /= sum;
+    // Best first; ties in catalogue order (stable sort keeps it), unknown last among equals.
+    std::stable_sort(
+        hypotheses.begin(), hypotheses.end(),
+        [](const Hypothesis& a, const Hypothesis& b) { return a.probability > b.probability; });
+    return hypotheses;
+  }
+
+  static double ProbabilityOf(const std::vector<Hypothesis>& hs, const std::string& product_id) {
+    for (const Hypothesis& h : hs) {
+      if (h.product && h.product->id == product_id) return h.probability;
+    }
+    return 0;
+  }
+
+  std::vector<std::string> Candidates(const std::vector<Hypothesis>& hs,
+                                      const std::vector<std::string>& first = {}) const {
+    std::vector<std::string> ids = first;
+    for (const Hypothesis& h : hs) {
+      if (static_cast<int>(ids.size()) >= params_.prompt_candidates) break;
+      if (!h.product) continue;
+      if (std::find(ids.begin(), ids.end(), h.product->id) == ids.end()) {
+        ids.push_back(h.product->id);
+      }
+    }
+    return ids;
+  }
+
+  // ---- vision --------------------------------------------------------------------------------
+
+  std::vector<VisionEvidence> UnusedViews() const {
+    std::vector<VisionEvidence> views;
+    views.reserve(views_.size());
+    for (const VisionEvidence& v : views_) {
+      VisionEvidence copy = v;
+      copy.regions.clear();
+      for (const RegionEvidence& r : v.regions) {
+        if (!used_regions_.contains(r.evidence_id)) copy.regions.push_back(r);
+      }
+      views.push_back(std::move(copy));
+    }
+    return views;
+  }
+
+  // Every healthy camera has compared since the event's motion (or vision is off).
+  bool VisionComplete(const Placement& p) const {
+    if (!VisionActive()) return true;
+    for (const auto& [camera, state] : cameras_) {
+      if (state != CameraHealthEvidence::State::kOk) continue;
+      bool compared = false;
+      for (const VisionEvidence& v : views_) {
+        if (v.camera_id == camera && v.t >= p.t_start && v.motion_start <= p.t_settle) {
+          compared = true;
+          break;
+        }
+      }
+      if (!compared) return false;
+    }
+    return true;
+  }
+
+  CombinedViews ViewsFor(const Placement& p) {
+    if (!VisionActive()) return {};
+    const std::vector<VisionEvidence> views = UnusedViews();
+    const std::vector<const RegionEvidence*> regions =
+        SelectRegionsForEvent(views, p.sign, p.t_start, p.t_settle, p.position, params_.views);
+    CombinedViews combined = CombineViews(regions, params_.views);
+    for (const std::string& id : combined.evidence_ids) used_regions_.insert(id);
+    return combined;
+  }
+
+  void CompleteVisionWaits(ReasonerOutput* out) {
+    std::vector<int64_t> ready;
+    for (const auto& [id, p] : placements_) {
+      if (p.cancelled || !p.has_weight) continue;
+      if ((p.stage == Stage::kWaitVision || p.stage == Stage::kWatch) && VisionComplete(p)) {
+        ready.push_back(id);
+      }
+    }
+    for (int64_t id : ready) {
+      Placement& p = placements_.at(id);
+      if (p.stage == Stage::kWaitVision) {
+        FinishVision(p, out);
+      } else if (p.stage == Stage::kWatch) {
+        Watch(p, out);
+      }
+    }
+  }
+
+  void PruneViews() {
+    // Keep what a pending decision may still associate.
+    const Timestamp keep_after =
+        now_ - Duration::Milliseconds(std::max<int64_t>(60000, 4 * params_.vision_wait_ms));
+    std::erase_if(views_, [&](const VisionEvidence& v) { return v.t < keep_after; });
+  }
+
+  void PruneScans() {
+    const Timestamp forget = now_ - Duration::Milliseconds(params_.scan_forget_ms);
+    std::erase_if(scans_, [&](const OpenScan& s) { return s.t < forget; });
+    std::erase_if(choices_, [&](const OpenChoice& c) {
+      return c.consumed || c.t < now_ - Duration::Milliseconds(params_.scan_to_place_timeout_ms);
+    });
+  }
+
+  // ---- outputs -------------------------------------------------------------------------------
+
+  std::vector<std::string> EvidenceOf(const Placement& p) const {
+    std::vector<std::string> ids = p.evidence_ids;
+    if (p.views) {
+      for (const std::string& id : p.views->evidence_ids) {
+        if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+      }
+    }
+    for (int64_t number : p.scan_numbers) ids.push_back("scan:" + std::to_string(number));
+    return ids;
+  }
+
+  void Flag(AuditFlagKind kind, const std::string& product_id, std::string message,
+            double probability, std::vector<std::string> evidence, ReasonerOutput* out) {
+    AuditFlag flag;
+    flag.kind = kind;
+    flag.product_id = product_id;
+    flag.message = std::move(message);
+    flag.probability = std::clamp(probability, 0.0, 1.0);
+    flag.evidence_ids = std::move(evidence);
+    flag.event_time = now_;
+    out->flags.push_back(std::move(flag));
+  }
+
+  std::string Ask(PromptKind kind, std::vector<std::string> candidates, std::string message,
+                  double probability, std::vector<std::string> evidence, int64_t placement_id,
+                  int64_t scan_number, ReasonerOutput* out) {
+    OpenPrompt open;
+    open.prompt.prompt_id = "p" + std::to_string(++prompt_count_);
+    open.prompt.kind = kind;
+    open.prompt.candidate_product_ids = std::move(candidates);
+    open.prompt.message = std::move(message);
+    open.prompt.probability = std::clamp(probability, 0.0, 1.0);
+    open.prompt.evidence_ids = std::move(evidence);
+    open.prompt.event_time = now_;
+    open.placement_id = placement_id;
+    open.scan_number = scan_number;
+    out->prompts.push_back(open.prompt);
+    const std::string id = open.prompt.prompt_id;
+    prompts_[id] = std::move(open);
+    return id;
+  }
+
+  void ClosePrompt(const std::string& prompt_id) {
+    if (prompt_id.empty()) return;
+    const auto it = prompts_.find(prompt_id);
+    if (it != prompts_.end()) it->second.open = false;
+  }
+
+  // Puts `units` units (or pieces of produce) of `product` in the basket for placement `p`,
+  // which weighed `amount_g` for them (0: not weighed).
+  void AddProduct(Placement& p, const catalog::Product& product, int units, double amount_g,
+                  double amount_sigma_g, double probability, std::vector<std::string> evidence,
+                  ReasonerOutput* out) {
+    units = std::max(units, 1);
+    BasketAction action;
+    action.kind = BasketActionKind::kAdd;
+    action.product_id = product.id;
+    action.probability = std::clamp(probability, 0.0, 1.0);
+    action.evidence_ids = evidence;
+    action.event_time = now_;
+    Item item;
+    item.view.product_id = product.id;
+    item.view.floor_mm = p.position;
+    item.placement_id = p.id;
+    item.added_t = now_;
+    item.evidence_ids = evidence;
+    if (product.sold_by == catalog::SoldBy::kWeight) {
+      const double net = amount_g - params_.produce_bag_tare_g;
+      const bool below = p.has_weight && p.event.below_min_capacity;
+      if (amount_g > 0 && !below && net >= params_.min_weighed_net_g) {
+        action.priced_by = PricedBy::kWeight;
+        action.quantity = units;
+        action.net_weight_g = net;
+        action.net_weight_sigma_g = amount_sigma_g;
+        action.unit_price_minor = product.price_minor;
+        item.view.net_weight_g = net;
+      } else {
+        // Below the scale's minimum capacity (or not weighed): by the piece.
+        action.priced_by = PricedBy::kUnit;
+        action.quantity = units;
+        action.unit_price_minor = PiecePriceMinor(product.price_minor, product.unit_mass_g);
+      }
+      item.view.priced_by = action.priced_by;
+      item.view.quantity = units;
+      item.view.measured_g = amount_g;
+      item.view.measured_sigma_g = amount_sigma_g;
+      item.view.item_id = ++item_count_;
+      item.unit_price_minor = action.unit_price_minor;
+      p.item_ids.push_back(item.view.item_id);
+      items_.push_back(item);
+    } else {
+      action.priced_by = PricedBy::kUnit;
+      action.quantity = units;
+      action.unit_price_minor = product.price_minor;
+      // One item per unit, each remembering its share of the weight (for removals).
+      for (int u = 0; u < units; ++u) {
+        Item unit = item;
+        unit.view.priced_by = PricedBy::kUnit;
+        unit.view.quantity = 1;
+        unit.view.measured_g = amount_g > 0 ? amount_g / units : 0;
+        unit.view.measured_sigma_g =
+            amount_g > 0 ? std::hypot(amount_sigma_g / units, ProductSigma(product)) : 0;
+        unit.view.item_id = ++item_count_;
+        unit.unit_price_minor = product.price_minor;
+        p.item_ids.push_back(unit.view.item_id);
+        items_.push_back(unit);
+      }
+    }
+    p.decided_product = product.id;
+    out->actions.push_back(std::move(action));
+  }
+
+  void AddOwnItem(Placement& p, const std::string& message, double probability,
+                  std::vector<std::string> evidence, bool flag, ReasonerOutput* out) {
+    Item item;
+    item.view.item_id = ++item_count_;
+    item.view.own_item = true;
+    item.view.measured_g = p.has_weight ? p.amount_g : 0;
+    item.view.measured_sigma_g = p.sigma_g;
+    item.view.floor_mm = p.position;
+    item.placement_id = p.id;
+    item.added_t = now_;
+    item.evidence_ids = evidence;
+    p.item_ids.push_back(item.view.item_id);
+    p.decided_product.clear();
+    items_.push_back(std::move(item));
+    if (flag) {
+      Flag(AuditFlagKind::kUnknownItem, "", message, probability, std::move(evidence), out);
+    }
+  }
+
+  Item* FindItem(int64_t item_id) {
+    for (Item& item : items_) {
+      if (item.view.item_id == item_id) return &item;
+    }
+    return nullptr;
+  }
+
+  // Takes an item out of the basket (own items leave silently).
+  void RemoveItem(Item& item, double probability, std::vector<std::string> evidence,
+                  ReasonerOutput* out) {
+    item.present = false;
+    item.removed_t = now_;
+    if (item.view.own_item) return;
+    BasketAction action;
+    action.kind = BasketActionKind::kRemove;
+    action.product_id = item.view.product_id;
+    action.priced_by = item.view.priced_by;
+    action.quantity = item.view.quantity;
+    if (item.view.priced_by == PricedBy::kWeight) {
+      action.net_weight_g = item.view.net_weight_g;
+      action.net_weight_sigma_g = item.view.measured_sigma_g;
+    }
+    action.unit_price_minor = item.unit_price_minor;
+    action.probability = std::clamp(probability, 0.0, 1.0);
+    action.evidence_ids = std::move(evidence);
+    action.event_time = now_;
+    out->actions.push_back(std::move(action));
+  }
+
+  // Undoes what placement p put in the basket (a correction or a transient).
+  void UndoPlacement(Placement& p, double probability, const std::vector<std::string>& evidence,
+                     ReasonerOutput* out) {
+    for (int64_t id : p.item_ids) {
+      Item* item = FindItem(id);
+      if (item != nullptr && item->present) RemoveItem(*item, probability, evidence, out);
+    }
+    p.item_ids.clear();
+    p.decided_product.clear();
+  }
+
+  // ---- scans ---------------------------------------------------------------------------------
+
+  std::vector<OpenScan*> UsableScans(Timestamp before) {
+    std::vector<OpenScan*> open;
+    const Timestamp forget = now_ - Duration::Milliseconds(params_.scan_forget_ms);
+    for (OpenScan& s : scans_) {
+      if (!s.consumed && !s.product_id.empty() && s.t <= before && s.t >= forget) {
+        open.push_back(&s);
+      }
+    }
+    return open;
+  }
+
+  OpenScan* FindScan(int64_t number) {
+    for (OpenScan& s : scans_) {
+      if (s.number == number) return &s;
+    }
+    return nullptr;
+  }
+
+  void Consume(Placement& p, OpenScan& scan) {
+    scan.consumed = true;
+    p.scan_numbers.push_back(scan.number);
+    for (auto& [id, prompt] : prompts_) {
+      if (prompt.open && prompt.scan_number == scan.number) prompt.open = false;
+    }
+  }
+
+  // An undecodable attempt shortly before explains an unscanned placement.
+  bool ConsumeAttempt(Placement& p) {
+    const Timestamp since = p.t_settle - Duration::Milliseconds(params_.scan_to_place_timeout_ms);
+    for (OpenScan& s : scans_) {
+      if (!s.consumed && s.product_id.empty() && s.t >= since && s.t <= p.t_settle) {
+        s.consumed = true;
+        p.attempt_consumed = true;
+        p.evidence_ids.push_back(s.evidence_id);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void OnScanRead(const ScannerRead& read, ReasonerOutput* out) {
+    OpenScan scan;
+    scan.number = scan_count_;
+    scan.evidence_id = "scan:" + std::to_string(scan_count_);
+    scan.t = read.t;
+    if (!read.gtin.empty()) {
+      const catalog::Product* product = catalogue_->FindByGtin(read.gtin);
+      if (product == nullptr) {
+        Flag(AuditFlagKind::kUnknownItem, "",
+             "scanned barcode " + read.gtin + " is not in the catalogue", 1.0, {scan.evidence_id},
+             out);
+        return;
+      }
+      scan.product_id = product->id;
+    }
+    if (!WeightActive() && !VisionActive()) {
+      // Scanner only: a scan is an add.
+      if (scan.product_id.empty()) return;
+      Placement& p = NewPlacement(+1, read.t, read.t);
+      p.evidence_ids.push_back(scan.evidence_id);
+      p.stage = Stage::kDone;
+      AddProduct(p, *catalogue_->FindById(scan.product_id), 1, 0, 0, params_.scan_trust_probability,
+                 {scan.evidence_id}, out);
+      return;
+    }
+    scans_.push_back(scan);
+    if (scan.product_id.empty()) return;
+    // Placed first, scanned after (e.g. asked to scan): the scan settles the waiting placement.
+    const catalog::Product& product = *catalogue_->FindById(scan.product_id);
+    for (auto& [id, p] : placements_) {
+      if (p.cancelled || p.sign < 0 || !p.decided_product.empty() || !p.scan_numbers.empty()) {
+        continue;
+      }
+      if (p.stage != Stage::kWaitVision && p.stage != Stage::kWaitChoice &&
+          p.stage != Stage::kPrompted) {
+        continue;
+      }
+      if (p.has_weight && !WeightSupports(product, 0, p.amount_g, p.sigma_g)) continue;
+      const int units =
+          p.has_weight ? LogWeightLikelihood(&product, p.amount_g, p.sigma_g).second : 1;
+      Consume(p, scans_.back());
+      ClosePrompt(p.prompt_id);
+      p.stage = Stage::kDone;
+      AddProduct(p, product, units, p.amount_g, p.sigma_g, params_.scan_trust_probability,
+                 EvidenceOf(p), out);
+      return;
+    }
+  }
+
+  void ScanTimedOut(int64_t number, ReasonerOutput* out) {
+    OpenScan* scan = FindScan(number);
+    if (scan == nullptr) return;
+    scan->timed_out = true;
+    if (scan->product_id.empty()) return;  // an attempt: nothing to ask
+    const catalog::Product* product = catalogue_->FindById(scan->product_id);
+    const std::string name = product ? product->name : scan->product_id;
+    Ask(PromptKind::kPlaceScannedItem, {scan->product_id},
+        "You scanned " + name + ": please put it in the basket", 1.0, {scan->evidence_id}, 0,
+        number, out);
+    Flag(AuditFlagKind::kScanWithoutPlacement, scan->product_id,
+         "scanned " + name + " but nothing was placed within " +
+             std::to_string(params_.scan_to_place_timeout_ms / 1000) + " s",
+         params_.scan_trust_probability, {scan->evidence_id}, out);
+  }
+
+  // ---- additions (weight) --------------------------------------------------------------------
+
+  Placement& NewPlacement(int sign, Timestamp t_start, Timestamp t_settle) {
+    const int64_t id = ++placement_count_;
+    Placement& p = placements_[id];
+    p.id = id;
+    p.sign = sign;
+    p.t_start = t_start;
+    p.t_settle = t_settle;
+    // Forget old finished placements (bounded memory over long sessions).
+    const Timestamp old =
+        t_settle - Duration::Milliseconds(std::max<int64_t>(120000, 2 * params_.scan_forget_ms));
+    std::erase_if(placements_, [&](const auto& entry) {
+      const Placement& q = entry.second;
+      return (q.stage == Stage::kDone || q.cancelled) && q.t_settle < old;
+    });
+    return placements_.at(id);
+  }
+
+  void OnAddition(const sensors::WeightEvent& event, ReasonerOutput* out) {
+    const std::string weight_id = "weight:" + std::to_string(weight_count_);
+    if (event.delta_g < params_.ignore_below_g) return;
+    const double sigma = EventSigma(event);
+    // An item lifted a moment ago and put back: it returns to the basket as it was.
+    if (ReturnRecentlyRemoved(event, sigma, weight_id, out)) return;
+    Placement& p = NewPlacement(+1, event.t_start, event.t_settle);
+    p.has_weight = true;
+    p.event = event;
+    p.amount_g = event.delta_g;
+    p.sigma_g = sigma;
+    p.position = event.item_position;
+    p.evidence_ids.push_back(weight_id);
+
+    // A choice made on the screen before placing.
+    for (OpenChoice& choice : choices_) {
+      if (choice.consumed) continue;
+      const catalog::Product* product = catalogue_->FindById(choice.product_id);
+      if (product == nullptr ||
+          !WeightSupports(*product, product->sold_by == catalog::SoldBy::kWeight ? 0 : 0,
+                          p.amount_g, sigma)) {
+        continue;
+      }
+      choice.consumed = true;
+      p.choice_attached = true;
+      p.evidence_ids.push_back(choice.evidence_id);
+      const int units =
+          product->sold_by == catalog::SoldBy::kWeight
+              ? (choice.pieces > 0 ? choice.pieces : EstimatePieces(*product, p.amount_g))
+              : LogWeightLikelihood(product, p.amount_g, sigma).second;
+      p.stage = Stage::kDone;
+      AddProduct(p, *product, units, p.amount_g, sigma, 1.0, EvidenceOf(p), out);
+      return;
+    }
+
+    // The normal flow: scans whose products the weight supports are added at once; the views
+    // check them when they come (Watch).
+    if (FastPathFromScans(p, out)) return;
+
+    p.stage = Stage::kWaitVision;
+    p.deadline =
+        event.t_settle + Duration::Milliseconds(VisionActive() ? params_.vision_wait_ms : 0);
+    if (VisionComplete(p) && !VisionActive()) FinishVision(p, out);
+  }
+
+  // Subsets (1..3) of the open scans whose products' weights explain the placement.
+  bool FastPathFromScans(Placement& p, ReasonerOutput* out) {
+    std::vector<OpenScan*> open = UsableScans(p.t_settle);
+    if (open.empty()) return false;
+    if (open.size() > 6) open.erase(open.begin(), open.end() - 6);
+    struct Subset {
+      std::vector<std::size_t> members;
+      double log_score = kLogTiny;
+      double z = 0;
+    };
+    std::vector<Subset> subsets;
+    const std::array<double, 3> size_priors = {1.0, 0.1, 0.05};
+    const std::size_t n = open.size();
+    const auto consider = [&](std::vector<std::size_t> members) {
+      double mean = 0;
+      double var = p.sigma_g * p.sigma_g;
+      for (std::size_t m : members) {
+        const catalog::Product& product = *catalogue_->FindById(open[m]->product_id);
+        if (product.sold_by == catalog::SoldBy::kWeight) return;
+        mean += product.unit_mass_g;
+        var += ProductSigma(product) * ProductSigma(product);
+      }
+      Subset s;
+      s.z = (p.amount_g - mean) / std::sqrt(var);
+      s.log_score = std::log(size_priors[members.size() - 1]) +
+                    LogNormalDensity(p.amount_g, mean, std::sqrt(var));
+      s.members = std::move(members);
+      subsets.push_back(std::move(s));
+    };
+    for (std::size_t a = 0; a < n; ++a) {
+      consider({a});
+      for (std::size_t b = a + 1; b < n; ++b) {
+        consider({a, b});
+        for (std::size_t c = b + 1; c < n; ++c) consider({a, b, c});
+      }
+    }
+    if (subsets.empty()) return false;
+    double total = kLogTiny;
+    std::size_t best = 0;
+    for (std::size_t i = 0; i < subsets.size(); ++i) {
+      total = LogSumExp(total, subsets[i].log_score);
+      if (subsets[i].log_score > subsets[best].log_score) best = i;
+    }
+    const Subset& chosen = subsets[best];
+    if (std::abs(chosen.z) > params_.weight_match_sigma) return false;
+    // Other subsets with the same products are the same basket: their mass counts for it.
+    std::vector<std::string> chosen_products;
+    for (std::size_t m : chosen.members) chosen_products.push_back(open[m]->product_id);
+    std::sort(chosen_products.begin(), chosen_products.end());
+    double same = kLogTiny;
+    for (const Subset& s : subsets) {
+      std::vector<std::string> products;
+      for (std::size_t m : s.members) products.push_back(open[m]->product_id);
+      std::sort(products.begin(), products.end());
+      if (products == chosen_products) same = LogSumExp(same, s.log_score);
+    }
+    double probability = std::exp(same - total) * params_.scan_trust_probability;
+    if (chosen.members.size() == 1) {
+      // One item: the full posterior (weight × scan) of the scanned product.
+      PosteriorInput in;
+      in.amount_g = p.amount_g;
+      in.sigma_g = p.sigma_g;
+      in.scanned[chosen_products.front()] = 1;
+      probability = ProbabilityOf(Posterior(in), chosen_products.front());
+    }
+    if (probability < params_.add_probability_min) return false;
+    for (std::size_t m : chosen.members) Consume(p, *open[m]);
+    // One action per product (two scans of one product: quantity 2).
+    double expected_total = 0;
+    for (const std::string& id : chosen_products) {
+      expected_total += catalogue_->FindById(id)->unit_mass_g;
+    }
+    std::size_t i = 0;
+    while (i < chosen_products.size()) {
+      std::size_t j = i;
+      while (j < chosen_products.size() && chosen_products[j] == chosen_products[i]) ++j;
+      const catalog::Product& product = *catalogue_->FindById(chosen_products[i]);
+      const int units = static_cast<int>(j - i);
+      const double share = p.amount_g * units * product.unit_mass_g / expected_total;
+      AddProduct(p, product, units, share, p.sigma_g, probability, EvidenceOf(p), out);
+      i = j;
+    }
+    if (chosen.members.size() > 1) p.decided_product.clear();  // no single product to check
+    p.stage = VisionActive() && chosen.members.size() == 1 ? Stage::kWatch : Stage::kDone;
+    p.deadline = p.t_settle + Duration::Milliseconds(params_.vision_wait_ms);
+    if (p.stage == Stage::kWatch && VisionComplete(p)) Watch(p, out);
+    return true;
+  }
+
+  // After a scan-supported add: do the views contradict the scan (ticket switch)?
+  void Watch(Placement& p, ReasonerOutput* out) {
+    p.stage = Stage::kDone;
+    if (p.decided_product.empty() || p.scan_numbers.size() != 1) return;
+    p.views = ViewsFor(p);
+    if (p.views->views == 0) return;
+    const std::string scanned = p.decided_product;
+    PosteriorInput in;
+    in.amount_g = p.amount_g;
+    in.sigma_g = p.sigma_g;
+    in.views = &*p.views;
+    in.scanned[scanned] = 1;
+    const std::vector<Hypothesis> hs = Posterior(in);
+    const double p_scanned = ProbabilityOf(hs, scanned);
+    const double p_switch = 1 - p_scanned;
+    const Hypothesis& best = hs.front();
+    if (p_switch < params_.ticket_switch_probability_min || best.product == nullptr ||
+        best.product->id == scanned) {
+      return;
+    }
+    const catalog::Product& placed = *best.product;
+    const catalog::Product& scanned_product = *catalogue_->FindById(scanned);
+    Flag(AuditFlagKind::kTicketSwitch, placed.id,
+         "scanned " + scanned_product.name + " but the item placed looks like " + placed.name,
+         p_switch, EvidenceOf(p), out);
+    // Bill what was placed.
+    UndoPlacement(p, p_switch, EvidenceOf(p), out);
+    if (best.probability >= params_.add_probability_min) {
+      AddProduct(p, placed, best.units, p.amount_g, p.sigma_g, best.probability, EvidenceOf(p),
+                 out);
+    } else {
+      p.stage = Stage::kPrompted;
+      p.prompt_id =
+          Ask(PromptKind::kChooseProduct, Candidates(hs), "Which item did you just place?",
+              1 - best.probability, EvidenceOf(p), p.id, 0, out);
+    }
+  }
+
+  // The vision wait of an addition or removal is over: decide.
+  void FinishVision(Placement& p, ReasonerOutput* out) {
+    if (!p.has_weight) {
+      FinishVisionDriven(p, out);
+      return;
+    }
+    p.views = ViewsFor(p);
+    if (p.sign < 0) {
+      DecideRemoval(p, /*final=*/true, out);
+    } else {
+      DecideAddition(p, out);
+    }
+  }
+
+  void DecideAddition(Placement& p, ReasonerOutput* out) {
+    PosteriorInput in;
+    if (p.has_weight) {
+      in.amount_g = p.amount_g;
+      in.sigma_g = p.sigma_g;
+    }
+    if (p.views && p.views->views > 0) in.views = &*p.views;
+    std::vector<OpenScan*> open = UsableScans(p.t_settle);
+    for (OpenScan* s : open) ++in.scanned[s->product_id];
+    const std::vector<Hypothesis> hs = Posterior(in);
+    const Hypothesis& best = hs.front();
+    double p_scanned = 0;
+    for (const auto& [id, count] : in.scanned) p_scanned += ProbabilityOf(hs, id);
+
+    // The best is a scanned product: the scan explains it.
+    if (best.product && in.scanned.contains(best.product->id) &&
+        best.probability >= 1 - params_.add_probability_min) {
+      for (OpenScan* s : open) {
+        if (s->product_id == best.product->id) {
+          Consume(p, *s);
+          break;
+        }
+      }
+      p.stage = Stage::kDone;
+      AddProduct(p, *best.product, best.units, p.amount_g, p.sigma_g, best.probability,
+                 EvidenceOf(p), out);
+      return;
+    }
+    // An item not in the catalogue, or the shopper's own (bag, phone).
+    if (best.product == nullptr && best.probability >= params_.unknown_probability_min) {
+      p.stage = Stage::kDone;
+      AddOwnItem(p,
+                 "an item not in the catalogue (or the shopper's own) was put in" +
+                     (p.has_weight ? ": " + FormatGrams(p.amount_g) : std::string()),
+                 best.probability, EvidenceOf(p), true, out);
+      return;
+    }
+    // Scanned one thing, placed another: a possible ticket switch.
+    if (!open.empty() && 1 - p_scanned >= params_.ticket_switch_probability_min &&
+        best.product != nullptr) {
+      OpenScan* scan = open.back();  // the latest scan is the one the shopper meant
+      const catalog::Product& scanned = *catalogue_->FindById(scan->product_id);
+      Consume(p, *scan);
+      Flag(AuditFlagKind::kTicketSwitch, best.product->id,
+           "scanned " + scanned.name + " but the item placed " +
+               (p.has_weight ? "(" + FormatGrams(p.amount_g) + ") " : std::string()) +
+               "looks like " + best.product->name,
+           1 - p_scanned, EvidenceOf(p), out);
+      if (best.probability >= params_.add_probability_min) {
+        p.stage = Stage::kDone;
+        AddProduct(p, *best.product, best.units, p.amount_g, p.sigma_g, best.probability,
+                   EvidenceOf(p), out);
+      } else {
+        p.stage = Stage::kPrompted;
+        p.prompt_id =
+            Ask(PromptKind::kChooseProduct, Candidates(hs), "Which item did you just place?",
+                1 - best.probability, EvidenceOf(p), p.id, 0, out);
+      }
+      return;
+    }
+    // Placed without a scan.
+    if (best.product != nullptr && best.probability >= params_.add_probability_min) {
+      p.stage = Stage::kDone;
+      AddProduct(p, *best.product, best.units, p.amount_g, p.sigma_g, best.probability,
+                 EvidenceOf(p), out);
+      MaybeFlagUnscanned(p, *best.product, best.probability, out);
+      return;
+    }
+    // Not sure: loose produce is picked on the screen (wait for it), anything else is asked.
+    double p_loose = 0;
+    for (const Hypothesis& h : hs) {
+      if (h.product && IsLoose(*h.product)) p_loose += h.probability;
+    }
+    if (p_loose >= 0.5 && !p.choice_attached && p.stage == Stage::kWaitVision) {
+      p.stage = Stage::kWaitChoice;
+      p.deadline = p.t_settle + Duration::Milliseconds(params_.produce_choice_wait_ms);
+      if (p.deadline <= now_) PromptForChoice(p, out);
+      return;
+    }
+    AskWhatWasPlaced(p, hs, p_loose, out);
+  }
+
+  void AskWhatWasPlaced(Placement& p, const std::vector<Hypothesis>& hs, double p_loose,
+                        ReasonerOutput* out) {
+    const double best = hs.front().probability;
+    p.stage = Stage::kPrompted;
+    if (p_loose >= 0.5 || best >= 0.3 || !modalities_.scan) {
+      p.prompt_id = Ask(
+          PromptKind::kChooseProduct, Candidates(hs),
+          p_loose >= 0.5 ? "Which produce did you just put in?" : "Which item did you just place?",
+          1 - best, EvidenceOf(p), p.id, 0, out);
+    } else {
+      p.prompt_id =
+          Ask(PromptKind::kPleaseScan, Candidates(hs), "Please scan the item you just placed",
+              1 - best, EvidenceOf(p), p.id, 0, out);
+    }
+  }
+
+  void PromptForChoice(Placement& p, ReasonerOutput* out) {
+    PosteriorInput in;
+    if (p.has_weight) {
+      in.amount_g = p.amount_g;
+      in.sigma_g = p.sigma_g;
+    }
+    if (p.views && p.views->views > 0) in.views = &*p.views;
+    const std::vector<Hypothesis> hs = Posterior(in);
+    double p_loose = 0;
+    for (const Hypothesis& h : hs) {
+      if (h.product && IsLoose(*h.product)) p_loose += h.probability;
+    }
+    AskWhatWasPlaced(p, hs, p_loose, out);
+  }
+
+  void MaybeFlagUnscanned(Placement& p, const catalog::Product& product, double probability,
+                          ReasonerOutput* out) {
+    if (!modalities_.scan || IsLoose(product) || p.unscanned_flagged || !p.scan_numbers.empty()) {
+      return;
+    }
+    // A scan attempt the scanner could not decode: the shopper did scan.
+    if (p.attempt_consumed || ConsumeAttempt(p)) return;
+    p.unscanned_flagged = true;
+    Flag(AuditFlagKind::kUnscannedItem, product.id, product.name + " was placed without a scan",
+         probability, EvidenceOf(p), out);
+  }
+
+  // ---- removals (weight) ---------------------------------------------------------------------
+
+  // A removal within transient_return_ms of an undecided addition of the same weight (a lean or
+  // a bump that came back, an item put in and taken out at once) cancels it.
+  bool CancelTransient(const sensors::WeightEvent& event, double sigma) {
+    const double amount = -event.delta_g;
+    for (auto it = placements_.rbegin(); it != placements_.rend(); ++it) {
+      Placement& q = it->second;
+      if (q.cancelled || q.sign < 0 || !q.has_weight || !q.item_ids.empty()) continue;
+      if (q.stage != Stage::kWaitVision && q.stage != Stage::kWaitChoice &&
+          q.stage != Stage::kPrompted) {
+        continue;
+      }
+      if (event.t_settle - q.t_settle > Duration::Milliseconds(params_.transient_return_ms)) {
+        continue;
+      }
+      if (std::abs(q.amount_g - amount) <=
+          params_.weight_match_sigma * std::hypot(sigma, q.sigma_g)) {
+        q.cancelled = true;
+        q.stage = Stage::kDone;
+        ClosePrompt(q.prompt_id);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  bool ReturnRecentlyRemoved(const sensors::WeightEvent& event, double sigma,
+                             const std::string& weight_id, ReasonerOutput* out) {
+    // The most recent removal decision within the window whose weight matches.
+    for (auto it = placements_.rbegin(); it != placements_.rend(); ++it) {
+      Placement& q = it->second;
+      if (q.sign > 0 || q.cancelled || q.item_ids.empty() || q.stage != Stage::kDone) continue;
+      if (event.t_settle - q.t_settle > Duration::Milliseconds(params_.transient_return_ms)) {
+        return false;
+      }
+      if (std::abs(q.amount_g - event.delta_g) >
+          params_.weight_match_sigma * std::hypot(sigma, q.sigma_g)) {
+        continue;
+      }
+      // Put the same items back.
+      q.cancelled = true;
+      std::vector<Item> back;
+      for (int64_t id : q.item_ids) {
+        Item* item = FindItem(id);
+        if (item == nullptr || item->present) continue;
+        back.push_back(*item);
+      }
+      for (Item& old : back) {
+        Item item = old;
+        item.present = true;
+        item.view.item_id = ++item_count_;
+        item.added_t = now_;
+        item.evidence_ids = {weight_id};
+        if (!item.view.own_item) {
+          BasketAction action;
+          action.kind = BasketActionKind::kAdd;
+          action.product_id = item.view.product_id;
+          action.priced_by = item.view.priced_by;
+          action.quantity = item.view.quantity;
+          if (item.view.priced_by == PricedBy::kWeight) {
+            action.net_weight_g = item.view.net_weight_g;
+            action.net_weight_sigma_g = item.view.measured_sigma_g;
+          }
+          action.unit_price_minor = item.unit_price_minor;
+          action.probability = 0.9;
+          action.evidence_ids = {weight_id};
+          for (const std::string& id : q.evidence_ids) action.evidence_ids.push_back(id);
+          action.event_time = now_;
+          out->actions.push_back(std::move(action));
+        }
+        items_.push_back(std::move(item));
+      }
+      return true;
+    }
+    return false;
+  }
+
+  void OnRemoval(const sensors::WeightEvent& event, ReasonerOutput* out) {
+    const std::string weight_id = "weight:" + std::to_string(weight_count_);
+    if (-event.delta_g < params_.ignore_below_g) return;
+    const double sigma = EventSigma(event);
+    if (CancelTransient(event, sigma)) return;
+    Placement& p = NewPlacement(-1, event.t_start, event.t_settle);
+    p.has_weight = true;
+    p.event = event;
+    p.amount_g = -event.delta_g;
+    p.sigma_g = sigma;
+    p.position = event.item_position;
+    p.evidence_ids.push_back(weight_id);
+    p.stage = Stage::kWaitVision;
+    p.deadline =
+        event.t_settle + Duration::Milliseconds(VisionActive() ? params_.vision_wait_ms : 0);
+    // Decide at once when the weight alone is clear; else wait for the vanished regions.
+    if (!DecideRemoval(p, /*final=*/!VisionActive(), out) && !VisionActive()) {
+      // Decided (or prompted) inside.
+    }
+  }
+
+  struct RemovalOption {
+    std::vector<int64_t> item_ids;
+    std::string key;  // the products, sorted: equal keys bill the same
+    double log_score = kLogTiny;
+  };
+
+  // Subsets (1..3) of the basket's items that explain a removal of `amount_g`.
+  std::vector<RemovalOption> RemovalOptions(const Placement& p) const {
+    std::vector<const Item*> present;
+    for (const Item& item : items_) {
+      if (item.present) present.push_back(&item);
+    }
+    std::vector<RemovalOption> options;
+    const std::array<double, 3> size_priors = {1.0, 0.1, 0.05};
+    const auto item_mass = [&](const Item& item) -> std::pair<double, double> {
+      if (item.view.measured_g > 0) {
+        return {item.view.measured_g, std::max(item.view.measured_sigma_g, 0.5)};
+      }
+      const catalog::Product* product = catalogue_->FindById(item.view.product_id);
+      if (product == nullptr) return {0, 1e6};
+      return {product->unit_mass_g * static_cast<double>(item.view.quantity),
+              ProductSigma(*product)};
+    };
+    const auto log_vision = [&](const Item& item) {
+      if (!p.views || p.views->views == 0) return 0.0;
+      const catalog::Product* product =
+          item.view.own_item ? nullptr : catalogue_->FindById(item.view.product_id);
+      return LogVision(product, *p.views);
+    };
+    const std::size_t n = present.size();
+    const auto consider = [&](std::vector<std::size_t> members) {
+      RemovalOption o;
+      double mean = 0;
+      double var = p.sigma_g * p.sigma_g;
+      std::vector<std::string> keys;
+      double vision = 0;
+      for (std::size_t m : members) {
+        const auto [mass, s] = item_mass(*present[m]);
+        mean += mass;
+        var += s * s;
+        o.item_ids.push_back(present[m]->view.item_id);
+        keys.push_back(present[m]->view.own_item ? "~own" : present[m]->view.product_id);
+        vision = std::max(vision, log_vision(*present[m]));
+        if (members.size() == 1) vision = log_vision(*present[m]);
+      }
+      std::sort(keys.begin(), keys.end());
+      for (const std::string& k : keys) o.key += k + ";";
+      o.log_score = std::log(size_priors[members.size() - 1]) +
+                    (p.has_weight ? LogNormalDensity(p.amount_g, mean, std::sqrt(var)) : 0) +
+                    vision;
+      options.push_back(std::move(o));
+    };
+    for (std::size_t a = 0; a < n; ++a) {
+      consider({a});
+      if (!p.has_weight) continue;
+      for (std::size_t b = a + 1; b < n; ++b) {
+        consider({a, b});
+        for (std::size_t c = b + 1; c < n && n <= 40; ++c) consider({a, b, c});
+      }
+    }
+    return options;
+  }
+
+  // Returns true when decided (removed, prompted or flagged).
+  bool DecideRemoval(Placement& p, bool final, ReasonerOutput* out) {
+    std::vector<RemovalOption> options = RemovalOptions(p);
+    // Nothing in the basket explains it: a removal of what was never billed (or the weigh chain
+    // erred).
+    const double log_none = std::log(1e-3) - std::log(params_.unknown_item_max_weight_g);
+    double total = log_none;
+    std::map<std::string, double> by_key;
+    std::map<std::string, const RemovalOption*> best_of_key;
+    for (const RemovalOption& o : options) {
+      total = LogSumExp(total, o.log_score);
+      auto [it, inserted] = by_key.try_emplace(o.key, kLogTiny);
+      it->second = LogSumExp(it->second, o.log_score);
+      auto& slot = best_of_key[o.key];
+      // Among equivalent items take the most recently added (ties: highest id).
+      if (slot == nullptr || o.log_score > slot->log_score + 1e-9 ||
+          (std::abs(o.log_score - slot->log_score) <= 1e-9 && o.item_ids > slot->item_ids)) {
+        slot = &o;
+      }
+    }
+    std::vector<std::pair<double, std::string>> ranked;
+    for (const auto& [key, score] : by_key) ranked.emplace_back(std::exp(score - total), key);
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    const double p_none = std::exp(log_none - total);
+    if (ranked.empty() || p_none > ranked.front().first) {
+      if (!final) return false;
+      p.stage = Stage::kDone;
+      Flag(AuditFlagKind::kWeightMismatch, "",
+           (p.has_weight ? FormatGrams(p.amount_g) : std::string("something")) +
+               " left the basket but nothing in it explains that",
+           p_none, EvidenceOf(p), out);
+      return true;
+    }
+    const double best = ranked.front().first;
+    const RemovalOption& option = *best_of_key.at(ranked.front().second);
+    if (best >= params_.removal_probability_min) {
+      p.stage = Stage::kDone;
+      for (int64_t id : option.item_ids) {
+        Item* item = FindItem(id);
+        if (item != nullptr) RemoveItem(*item, best, EvidenceOf(p), out);
+        p.item_ids.push_back(id);
+      }
+      return true;
+    }
+    if (!final) return false;
+    // Ambiguous: ask which item left.
+    std::vector<std::string> candidates;
+    for (const auto& [prob, key] : ranked) {
+      const RemovalOption& o = *best_of_key.at(key);
+      for (int64_t id : o.item_ids) {
+        const Item* item = FindItemConst(id);
+        if (item == nullptr || item->view.own_item) continue;
+        if (std::find(candidates.begin(), candidates.end(), item->view.product_id) ==
+            candidates.end()) {
+          candidates.push_back(item->view.product_id);
+        }
+      }
+      if (static_cast<int>(candidates.size()) >= params_.prompt_candidates) break;
+    }
+    p.stage = Stage::kPrompted;
+    p.prompt_id = Ask(PromptKind::kConfirmRemoval, candidates, "Which item did you take out?",
+                      1 - best, EvidenceOf(p), p.id, 0, out);
+    return true;
+  }
+
+  const Item* FindItemConst(int64_t item_id) const {
+    for (const Item& item : items_) {
+      if (item.view.item_id == item_id) return &item;
+    }
+    return nullptr;
+  }
+
+  // ---- vision-driven additions and removals (no weight) -------------------------------------
+
+  void OnVisionDriven(const VisionEvidence& vision, ReasonerOutput* out) {
+    (void)out;
+    if (vision.outcome != VisionEvidence::Outcome::kCompared) return;
+    for (const RegionEvidence& region : vision.regions) {
+      if (region.visible_share < params_.views.min_visible_share) continue;
+      const int sign = region.vanished ? -1 : +1;
+      Placement* group = nullptr;
+      for (auto& [id, q] : placements_) {
+        if (q.has_weight || q.cancelled || q.stage != Stage::kWaitVision || q.sign != sign) {
+          continue;
+        }
+        if (q.region_cameras.contains(region.camera_id)) continue;
+        if (vision.t - q.t_settle > Duration::Milliseconds(params_.vision_dedup_window_ms)) {
+          continue;
+        }
+        if (q.position && region.floor_mm) {
+          const double d = std::hypot(q.position->x_mm - region.floor_mm->x_mm,
+                                      q.position->y_mm - region.floor_mm->y_mm);
+          if (d > params_.vision_dedup_distance_mm) continue;
+        }
+        group = &q;
+        break;
+      }
+      if (group == nullptr) {
+        group = &NewPlacement(sign, vision.motion_start, vision.t);
+        group->stage = Stage::kWaitVision;
+        group->deadline = vision.t + Duration::Milliseconds(params_.vision_dedup_window_ms);
+        group->position = region.floor_mm;
+      }
+      group->regions.push_back(region);
+      group->region_cameras.insert(region.camera_id);
+      group->evidence_ids.push_back(region.evidence_id);
+      if (!group->position) group->position = region.floor_mm;
+    }
+  }
+
+  void FinishVisionDriven(Placement& p, ReasonerOutput* out) {
+    std::vector<const RegionEvidence*> regions;
+    for (const RegionEvidence& r : p.regions) regions.push_back(&r);
+    p.views = CombineViews(regions, params_.views);
+    p.evidence_ids.clear();  // the views carry the region ids
+    if (p.sign < 0) {
+      DecideVisionRemoval(p, out);
+    } else {
+      DecideAddition(p, out);
+    }
+  }
+
+  void DecideVisionRemoval(Placement& p, ReasonerOutput* out) {
+    struct Option {
+      const Item* item;
+      double log_score;
+    };
+    std::vector<Option> options;
+    for (const Item& item : items_) {
+      if (!item.present) continue;
+      const catalog::Product* product =
+          item.view.own_item ? nullptr : catalogue_->FindById(item.view.product_id);
+      double l = LogVision(product, *p.views);
+      if (p.position && item.view.floor_mm) {
+        const double d = std::hypot(p.position->x_mm - item.view.floor_mm->x_mm,
+                                    p.position->y_mm - item.view.floor_mm->y_mm);
+        const double s = params_.vision_dedup_distance_mm;
+        l += std::max(-0.5 * (d / s) * (d / s), std::log(1e-3));
+      }
+      options.push_back({&item, l});
+    }
+    if (options.empty()) {
+      p.stage = Stage::kDone;
+      Flag(AuditFlagKind::kWeightMismatch, "",
+           "something left the basket but the basket holds nothing", 0.5, EvidenceOf(p), out);
+      return;
+    }
+    double total = kLogTiny;
+    for (const Option& o : options) total = LogSumExp(total, o.log_score);
+    // Same products are the same for the bill: sum them.
+    std::map<std::string, double> by_product;
+    std::map<std::string, const Item*> latest;
+    for (const Option& o : options) {
+      const std::string key = o.item->view.own_item ? "~own" : o.item->view.product_id;
+      auto [it, inserted] = by_product.try_emplace(key, 0.0);
+      it->second += std::exp(o.log_score - total);
+      latest[key] = o.item;
+    }
+    std::vector<std::pair<double, std::string>> ranked;
+    for (const auto& [key, prob] : by_product) ranked.emplace_back(prob, key);
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    if (ranked.front().first >= params_.removal_probability_min) {
+      Item* item = FindItem(latest.at(ranked.front().second)->view.item_id);
+      p.stage = Stage::kDone;
+      p.item_ids.push_back(item->view.item_id);
+      RemoveItem(*item, ranked.front().first, EvidenceOf(p), out);
+      return;
+    }
+    std::vector<std::string> candidates;
+    for (const auto& [prob, key] : ranked) {
+      if (key == "~own") continue;
+      candidates.push_back(key);
+      if (static_cast<int>(candidates.size()) >= params_.prompt_candidates) break;
+    }
+    p.stage = Stage::kPrompted;
+    p.prompt_id = Ask(PromptKind::kConfirmRemoval, candidates, "Which item did you take out?",
+                      1 - ranked.front().first, EvidenceOf(p), p.id, 0, out);
+  }
+
+  // ---- the touchscreen -----------------------------------------------------------------------
+
+  void OnChoice(const ShopperAction& action, ReasonerOutput* out) {
+    const std::string choice_id = "choice:" + std::to_string(choice_count_);
+    const catalog::Product* product = catalogue_->FindById(action.product_id);
+    if (product == nullptr) {
+      Flag(AuditFlagKind::kUnknownItem, "",
+           "the shopper chose '" + action.product_id + "', which is not in the catalogue", 1.0,
+           {choice_id}, out);
+      return;
+    }
+    int pieces = 0;
+    for (char c : action.answer) {
+      if (c < '0' || c > '9') {
+        pieces = 0;
+        break;
+      }
+      pieces = std::min(pieces * 10 + (c - '0'), 1000);
+    }
+    // The placement it belongs to: the latest recent one without a scan whose weight fits.
+    Placement* target = nullptr;
+    for (auto it = placements_.rbegin(); it != placements_.rend(); ++it) {
+      Placement& p = it->second;
+      if (p.sign < 0 || p.cancelled || p.choice_attached || !p.scan_numbers.empty()) continue;
+      if (p.t_settle > now_ ||
+          now_ - p.t_settle > Duration::Milliseconds(params_.choice_after_place_max_ms)) {
+        continue;
+      }
+      if (p.has_weight &&
+          !WeightSupports(*product,
+                          product->sold_by == catalog::SoldBy::kWeight ? 0 : std::max(pieces, 0),
+                          p.amount_g, p.sigma_g)) {
+        continue;
+      }
+      if (p.stage == Stage::kDone && p.item_ids.empty()) continue;  // a transient, nothing here
+      target = &p;
+      break;
+    }
+    if (target == nullptr) {
+      if (!WeightActive() && !VisionActive()) {
+        // Scanner only: the screen row is the add.
+        Placement& p = NewPlacement(+1, now_, now_);
+        p.evidence_ids.push_back(choice_id);
+        p.choice_attached = true;
+        p.stage = Stage::kDone;
+        AddProduct(p, *product, std::max(pieces, 1), 0, 0, 1.0, {choice_id}, out);
+        return;
+      }
+      OpenChoice choice;
+      choice.evidence_id = choice_id;
+      choice.t = now_;
+      choice.product_id = product->id;
+      choice.pieces = pieces;
+      choices_.push_back(choice);
+      return;
+    }
+    Placement& p = *target;
+    p.choice_attached = true;
+    p.evidence_ids.push_back(choice_id);
+    const int units =
+        product->sold_by == catalog::SoldBy::kWeight
+            ? (pieces > 0 ? pieces : EstimatePieces(*product, p.amount_g))
+            : (pieces > 0
+                   ? pieces
+                   : (p.has_weight ? LogWeightLikelihood(product, p.amount_g, p.sigma_g).second
+                                   : 1));
+    ResolveAddition(p, *product, units, 1.0, out);
+  }
+
+  // The shopper said what placement p is (a choice or an answer): bill it, correcting an
+  // earlier decision if it differs.
+  void ResolveAddition(Placement& p, const catalog::Product& product, int units, double probability,
+                       ReasonerOutput* out) {
+    ClosePrompt(p.prompt_id);
+    if (p.decided_product == product.id && !p.item_ids.empty()) {
+      // Confirmed. Produce by the piece: bill the pieces the shopper counted.
+      const Item* first = FindItemConst(p.item_ids.front());
+      if (first != nullptr && first->present && first->view.priced_by == PricedBy::kUnit &&
+          product.sold_by == catalog::SoldBy::kWeight && first->view.quantity != units) {
+        UndoPlacement(p, probability, EvidenceOf(p), out);
+        AddProduct(p, product, units, p.amount_g, p.sigma_g, probability, EvidenceOf(p), out);
+      }
+      p.stage = Stage::kDone;
+      return;
+    }
+    if (!p.item_ids.empty()) UndoPlacement(p, probability, EvidenceOf(p), out);
+    p.stage = Stage::kDone;
+    AddProduct(p, product, units, p.has_weight ? p.amount_g : 0, p.sigma_g, probability,
+               EvidenceOf(p), out);
+    MaybeFlagUnscanned(p, product, probability * params_.scan_trust_probability, out);
+  }
+
+  void OnRemoveRow(const ShopperAction& action, ReasonerOutput* out) {
+    // The shopper removed a line on the screen. With the scale working the weight tells whether
+    // it left; without, the row is the removal.
+    if (WeightActive()) return;
+    for (auto it = items_.rbegin(); it != items_.rend(); ++it) {
+      if (it->present && !it->view.own_item && it->view.product_id == action.product_id) {
+        RemoveItem(*it, 1.0, {"choice:" + std::to_string(choice_count_)}, out);
+        return;
+      }
+    }
+  }
+
+  void OnAnswer(const ShopperAction& action, ReasonerOutput* out) {
+    const auto it = prompts_.find(action.prompt_id);
+    if (it == prompts_.end() || !it->second.open) return;  // unknown or already settled
+    OpenPrompt& prompt = it->second;
+    prompt.open = false;
+    const std::string answer_id = "answer:" + action.prompt_id;
+    const catalog::Product* product =
+        action.product_id.empty() ? nullptr : catalogue_->FindById(action.product_id);
+    const bool own = action.answer == "own_item" || (action.answer == "product" && !product);
+    const bool none = action.answer == "none";
+    if (prompt.prompt.kind == PromptKind::kPlaceScannedItem) {
+      if (none) {
+        OpenScan* scan = FindScan(prompt.scan_number);
+        if (scan != nullptr) scan->consumed = true;
+      }
+      return;
+    }
+    const auto pit = placements_.find(prompt.placement_id);
+    if (pit == placements_.end() || pit->second.cancelled) return;
+    Placement& p = pit->second;
+    p.evidence_ids.push_back(answer_id);
+    if (prompt.prompt.kind == PromptKind::kConfirmRemoval) {
+      p.stage = Stage::kDone;
+      if (none) return;
+      // The item of that product (or own item) that best fits the weight, the latest first.
+      Item* chosen = nullptr;
+      double best_z = std::numeric_limits<double>::infinity();
+      for (auto rit = items_.rbegin(); rit != items_.rend(); ++rit) {
+        if (!rit->present) continue;
+        const bool match =
+            own ? rit->view.own_item
+                : (!rit->view.own_item && product && rit->view.product_id == product->id);
+        if (!match) continue;
+        const double z = p.has_weight && rit->view.measured_g > 0
+                             ? std::abs(rit->view.measured_g - p.amount_g)
+                             : 0;
+        if (z < best_z) {
+          best_z = z;
+          chosen = &*rit;
+        }
+      }
+      if (chosen == nullptr) return;
+      p.item_ids.push_back(chosen->view.item_id);
+      RemoveItem(*chosen, 1.0, EvidenceOf(p), out);
+      return;
+    }
+    // kPleaseScan / kChooseProduct about an addition.
+    if (none) {
+      // Nothing of the shop's: remember the weight so its removal bills nothing.
+      p.stage = Stage::kDone;
+      if (!p.item_ids.empty()) UndoPlacement(p, 1.0, EvidenceOf(p), out);
+      AddOwnItem(p, "", 1.0, EvidenceOf(p), false, out);
+      return;
+    }
+    if (own) {
+      p.stage = Stage::kDone;
+      if (!p.item_ids.empty()) UndoPlacement(p, 1.0, EvidenceOf(p), out);
+      AddOwnItem(p, "the shopper says the item placed is their own or not the shop's", 1.0,
+                 EvidenceOf(p), true, out);
+      return;
+    }
+    int units = 1;
+    if (p.has_weight) {
+      units = product->sold_by == catalog::SoldBy::kWeight
+                  ? EstimatePieces(*product, p.amount_g)
+                  : LogWeightLikelihood(product, p.amount_g, p.sigma_g).second;
+    }
+    ResolveAddition(p, *product, units, 1.0, out);
+  }
+
+  const catalog::Catalogue* catalogue_;
+  ReasonerParams params_;
+  Modalities modalities_;
+
+  bool started_ = false;
+  Timestamp now_;
+  std::string mode_;
+  sensors::ScaleStatus scale_;
+  std::map<int, CameraHealthEvidence::State> cameras_;
+  std::map<int, std::string> camera_messages_;
+
+  int64_t weight_count_ = 0;
+  int64_t scan_count_ = 0;
+  int64_t choice_count_ = 0;
+  int64_t prompt_count_ = 0;
+  int64_t placement_count_ = 0;
+  int64_t item_count_ = 0;
+
+  std::vector<VisionEvidence> views_;
+  std::set<std::string> used_regions_;
+  std::deque<OpenScan> scans_;
+  std::vector<OpenChoice> choices_;
+  std::map<int64_t, Placement> placements_;
+  std::vector<Item> items_;
+  std::map<std::string, OpenPrompt> prompts_;
+};
+
+// ----------------------------------------------------------------------------------------------
+
+Result<std::unique_ptr<Reasoner>> Reasoner::Create(const catalog::Catalogue* catalogue,
+                                                   ReasonerParams params, Modalities modalities) {
+  if (catalogue == nullptr) return InvalidArgumentError("reasoner: no catalogue");
+  if (catalogue->products().empty()) return InvalidArgumentError("reasoner: empty catalogue");
+  CS_RETURN_IF_ERROR(params.Validate().WithContext("reasoner parameters"));
+  if (!modalities.weight && !modalities.vision && !modalities.scan) {
+    return InvalidArgumentError("reasoner: no modality enabled");
+  }
+  return std::unique_ptr<Reasoner>(
+      new Reasoner(std::make_unique<Impl>(catalogue, std::move(params), modalities)));
+}
+
+Reasoner::Reasoner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Reasoner::~Reasoner() = default;
+
+Result<ReasonerOutput> Reasoner::OnWeightEvent(const sensors::WeightEvent& event) {
+  return impl_->Weight(event);
+}
+Result<ReasonerOutput> Reasoner::OnScaleStatus(const sensors::ScaleStatus& status) {
+  return impl_->Scale(status);
+}
+Result<ReasonerOutput> Reasoner::OnVision(const VisionEvidence& vision) {
+  return impl_->Vision(vision);
+}
+Result<ReasonerOutput> Reasoner::OnCameraHealth(const CameraHealthEvidence& health) {
+  return impl_->CameraHealth(health);
+}
+Result<ReasonerOutput> Reasoner::OnScan(const ScannerRead& scan) { return impl_->Scan(scan); }
+Result<ReasonerOutput> Reasoner::OnShopper(const ShopperAction& action) {
+  return impl_->Shopper(action);
+}
+Result<ReasonerOutput> Reasoner::AdvanceTo(Timestamp t) { return impl_->Advance(t); }
+std::string Reasoner::ModeDescription() const { return impl_->mode(); }
+std::vector<ReasonerItem> Reasoner::Items() const { return impl_->Items(); }
+std::vector<ShopperPrompt> Reasoner::OpenPrompts() const { return impl_->OpenPrompts(); }
+Timestamp Reasoner::last_time() const { return impl_->now(); }
+
+}  // namespace cartsense::fusion
