@@ -24,6 +24,7 @@
 #include "core/time.h"
 #include "sensors/scale_calibration.h"
 #include "sensors/weigh_chain.h"
+#include "vision/camera_health.h"
 
 namespace cartsense::fusion {
 
@@ -68,7 +69,9 @@ struct VisionEvidence {
 // A basket camera's health changed. While a camera is not ok the reasoner uses no vision from
 // it and says so ("no vision from camera 2: frozen").
 struct CameraHealthEvidence {
-  enum class State { kOk, kBlack, kFrozen, kCovered, kDisconnected };
+  // vision::CameraHealth judges the state (vision/camera_health.h); the enum lives there so the
+  // vision layer need not include fusion.
+  using State = vision::CameraHealthState;
   Timestamp t;
   int camera_id = 0;
   State state = State::kOk;
