@@ -87,6 +87,7 @@ ConfigSchema ReasonerParams::Schema() {
   probability("unknown_item_prior_probability", d.unknown_item_prior_probability);
   probability("scan_trust_probability", d.scan_trust_probability);
   probability("vision_floor_probability", d.vision_floor_probability);
+  probability("vision_outside_topk_max_probability", d.vision_outside_topk_max_probability);
   probability("add_probability_min", d.add_probability_min);
   probability("ticket_switch_probability_min", d.ticket_switch_probability_min);
   probability("unknown_probability_min", d.unknown_probability_min);
@@ -128,7 +129,7 @@ Result<ReasonerParams> ReasonerParams::FromConfig(Config& config) {
     CS_ASSIGN_OR_RETURN(const double value, config.GetDouble(key));
     *field = std::llround(value);
   }
-  const std::array<std::pair<const char*, double*>, 24> numbers = {{
+  const std::array<std::pair<const char*, double*>, 25> numbers = {{
       {"vision_dedup_distance_mm", &p.vision_dedup_distance_mm},
       {"produce_bag_tare_g", &p.produce_bag_tare_g},
       {"min_weighed_net_g", &p.min_weighed_net_g},
@@ -144,6 +145,7 @@ Result<ReasonerParams> ReasonerParams::FromConfig(Config& config) {
       {"unknown_item_prior_probability_ratio", &p.unknown_item_prior_probability},
       {"scan_trust_probability_ratio", &p.scan_trust_probability},
       {"vision_floor_probability_ratio", &p.vision_floor_probability},
+      {"vision_outside_topk_max_probability_ratio", &p.vision_outside_topk_max_probability},
       {"add_probability_min_ratio", &p.add_probability_min},
       {"ticket_switch_probability_min_ratio", &p.ticket_switch_probability_min},
       {"unknown_probability_min_ratio", &p.unknown_probability_min},
@@ -206,6 +208,8 @@ Status ReasonerParams::Validate() const {
       unit_interval(unknown_item_prior_probability, "unknown_item_prior_probability"));
   CS_RETURN_IF_ERROR(unit_interval(scan_trust_probability, "scan_trust_probability"));
   CS_RETURN_IF_ERROR(unit_interval(vision_floor_probability, "vision_floor_probability"));
+  CS_RETURN_IF_ERROR(
+      unit_interval(vision_outside_topk_max_probability, "vision_outside_topk_max_probability"));
   CS_RETURN_IF_ERROR(unit_interval(add_probability_min, "add_probability_min"));
   CS_RETURN_IF_ERROR(unit_interval(ticket_switch_probability_min, "ticket_switch_probability_min"));
   CS_RETURN_IF_ERROR(unit_interval(unknown_probability_min, "unknown_probability_min"));
@@ -705,18 +709,25 @@ class Reasoner::Impl {
     return false;
   }
 
-  // Vision's probability of each product (and of "not in the catalogue") for a combination.
+  // Vision's probability of each product (and of "not in the catalogue") for a combination:
+  // its combined probability; a product outside every view's top-k gets the smallest one times
+  // missing_product_factor (as CombineViews does for a product missing from one view), at most
+  // vision_outside_topk_max_probability (a short top-k says little about the rest); never below
+  // vision_floor_probability (vision is sometimes plainly wrong).
   double LogVision(const catalog::Product* product, const CombinedViews& views) const {
     const double nic = std::clamp(views.not_in_catalogue_probability, 0.0, 1.0);
-    if (product == nullptr) return std::log(std::max(nic, params_.vision_floor_probability));
-    double p = params_.vision_floor_probability;
+    const double floor = params_.vision_floor_probability;
+    if (product == nullptr) return std::log(std::max(nic, floor));
+    double smallest = 1;
     for (const ProductProbability& pp : views.products) {
-      if (pp.product_id == product->id) {
-        p = std::max(pp.probability, params_.vision_floor_probability);
-        break;
-      }
+      if (pp.product_id == product->id)
+        return std::log(std::max((1 - nic) * pp.probability, floor));
+      smallest = std::min(smallest, pp.probability);
     }
-    return std::log(std::max((1 - nic) * p, params_.vision_floor_probability * 1e-3));
+    if (views.products.empty()) smallest = 0;
+    const double outside = std::min(smallest * params_.views.missing_product_factor,
+                                    params_.vision_outside_topk_max_probability);
+    return std::log(std::max((1 - nic) * outside, floor));
   }
 
   std::vector<Hypothesis> Posterior(const PosteriorInput& in) const {
@@ -1089,6 +1100,7 @@ class Reasoner::Impl {
       if (scan.product_id.empty()) return;
       Placement& p = NewPlacement(+1, read.t, read.t);
       p.evidence_ids.push_back(scan.evidence_id);
+      p.scan_numbers.push_back(scan.number);
       p.stage = Stage::kDone;
       AddProduct(p, *catalogue_->FindById(scan.product_id), 1, 0, 0, params_.scan_trust_probability,
                  {scan.evidence_id}, out);
@@ -1195,7 +1207,7 @@ class Reasoner::Impl {
     p.stage = Stage::kWaitVision;
     p.deadline =
         event.t_settle + Duration::Milliseconds(VisionActive() ? params_.vision_wait_ms : 0);
-    if (VisionComplete(p) && !VisionActive()) FinishVision(p, out);
+    if (VisionComplete(p)) FinishVision(p, out);
   }
 
   // Subsets (1..3) of the open scans whose products' weights explain the placement.

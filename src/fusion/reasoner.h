@@ -107,8 +107,10 @@ struct ReasonerParams {
   double unknown_item_prior_probability = 0.03;
   // A scan names what is placed next with this probability (1 - ticket-switch rate).
   double scan_trust_probability = 0.95;
-  // A product outside every view's top-k gets this vision probability.
-  double vision_floor_probability = 1e-4;
+  // No product's vision probability is below this (vision is sometimes plainly wrong).
+  double vision_floor_probability = 1e-6;
+  // A product outside every view's top-k: at most this (below the smallest in the top-k).
+  double vision_outside_topk_max_probability = 1e-4;
   // Add without asking when the best posterior reaches this.
   double add_probability_min = 0.9;
   // Flag a ticket switch when P(placed ≠ scanned) reaches this.

@@ -1,0 +1,762 @@
+// The basket reasoner on hand-built evidence sequences (fixed numbers) against the shipped
+// catalogue (data/catalogue/grocery-store-81.csv).
+#include "fusion/reasoner.h"
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "catalog/catalogue.h"
+#include "core/basket_action.h"
+
+namespace cartsense::fusion {
+namespace {
+
+constexpr char kMilk[] = "arla-standard-milk";  // 1062 ± 8 g, GTIN 2000100000410
+constexpr char kMilkGtin[] = "2000100000410";
+constexpr char kOtherMilk[] = "garant-ecological-standard-milk";  // 1062 ± 8 g, dearer
+constexpr char kOtherMilkGtin[] = "2000100000434";
+constexpr char kJuice[] = "bravo-apple-juice";  // 2135 ± 12 g
+constexpr char kJuiceGtin[] = "2000100000281";
+constexpr char kCream[] = "arla-sour-cream";  // 317 ± 5 g
+constexpr char kCreamGtin[] = "2000100000472";
+constexpr char kApple[] = "golden-delicious";       // per kg 2990, 180 ± 27 g a piece
+constexpr char kMushroom[] = "brown-cap-mushroom";  // per kg 7990, 20 ± 6 g a piece
+
+const catalog::Catalogue& TheCatalogue() {
+  static const catalog::Catalogue catalogue =
+      catalog::Catalogue::Load(std::string(CARTSENSE_SOURCE_DIR) +
+                               "/data/catalogue/grocery-store-81.csv")
+          .value();
+  return catalogue;
+}
+
+Timestamp Ms(int64_t ms) { return Timestamp::FromMilliseconds(ms); }
+
+sensors::WeightEvent Weight(int64_t start_ms, int64_t settle_ms, double delta_g,
+                            sensors::PointMm position = {280, 200}) {
+  sensors::WeightEvent e;
+  e.t_start = Ms(start_ms);
+  e.t_settle = Ms(settle_ms);
+  e.delta_g = delta_g;
+  e.sigma_g = 0.8;
+  e.added = delta_g > 0;
+  e.item_position = position;
+  e.below_min_capacity = std::abs(delta_g) < 100;
+  return e;
+}
+
+ScannerRead Scan(int64_t t_ms, const std::string& gtin) {
+  ScannerRead read;
+  read.t = Ms(t_ms);
+  read.gtin = gtin;
+  read.camera_id = 2;
+  return read;
+}
+
+RegionEvidence Region(int camera, int n, bool vanished, sensors::PointMm floor,
+                      std::vector<ProductScore> top, double not_in_catalogue = 0.02) {
+  RegionEvidence r;
+  r.evidence_id = "region:" + std::to_string(camera) + ":" + std::to_string(n);
+  r.camera_id = camera;
+  r.vanished = vanished;
+  r.box_px = cv::Rect(100, 100, 80, 120);
+  r.area_px = 9600;
+  r.floor_mm = floor;
+  r.visible_share = 1.0;
+  r.top = std::move(top);
+  r.not_in_catalogue_probability = not_in_catalogue;
+  return r;
+}
+
+VisionEvidence View(int camera, int64_t motion_start_ms, int64_t t_ms,
+                    std::vector<RegionEvidence> regions) {
+  VisionEvidence v;
+  v.camera_id = camera;
+  v.motion_start = Ms(motion_start_ms);
+  v.t = Ms(t_ms);
+  v.outcome = VisionEvidence::Outcome::kCompared;
+  v.regions = std::move(regions);
+  return v;
+}
+
+ShopperAction Choose(int64_t t_ms, const std::string& product, const std::string& pieces) {
+  ShopperAction a;
+  a.t = Ms(t_ms);
+  a.kind = ShopperAction::Kind::kChooseProduct;
+  a.product_id = product;
+  a.answer = pieces;
+  return a;
+}
+
+ShopperAction Answer(int64_t t_ms, const std::string& prompt_id, const std::string& product,
+                     const std::string& answer) {
+  ShopperAction a;
+  a.t = Ms(t_ms);
+  a.kind = ShopperAction::Kind::kAnswerPrompt;
+  a.prompt_id = prompt_id;
+  a.product_id = product;
+  a.answer = answer;
+  return a;
+}
+
+std::unique_ptr<Reasoner> Make(Modalities modalities = {}, ReasonerParams params = {}) {
+  auto reasoner = Reasoner::Create(&TheCatalogue(), params, modalities);
+  EXPECT_TRUE(reasoner.ok()) << reasoner.status().ToString();
+  return std::move(reasoner).value();
+}
+
+ReasonerOutput Ok(Result<ReasonerOutput> result) {
+  EXPECT_TRUE(result.ok()) << result.status().ToString();
+  return result.ok() ? std::move(result).value() : ReasonerOutput{};
+}
+
+bool Has(const std::vector<std::string>& ids, const std::string& id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+// Units per product in the reasoner's basket (own items excluded).
+int Count(const Reasoner& reasoner, const std::string& product) {
+  int n = 0;
+  for (const ReasonerItem& item : reasoner.Items()) {
+    if (!item.own_item && item.product_id == product) n += static_cast<int>(item.quantity);
+  }
+  return n;
+}
+
+// ---- scan then place ---------------------------------------------------------------------------
+
+TEST(ReasonerTest, ScanThenPlaceAddsAtTheWeightEventWithoutWaitingForVision) {
+  auto r = Make();
+  EXPECT_TRUE(Ok(r->OnScan(Scan(1000, kMilkGtin))).empty());
+  const ReasonerOutput out = Ok(r->OnWeightEvent(Weight(2600, 3000, 1064.5)));
+  ASSERT_EQ(out.actions.size(), 1u);
+  const BasketAction& add = out.actions[0];
+  EXPECT_EQ(add.kind, BasketActionKind::kAdd);
+  EXPECT_EQ(add.product_id, kMilk);
+  EXPECT_EQ(add.priced_by, PricedBy::kUnit);
+  EXPECT_EQ(add.quantity, 1);
+  EXPECT_EQ(add.unit_price_minor, 1590);
+  EXPECT_EQ(add.event_time, Ms(3000));
+  EXPECT_GE(add.probability, 0.9);
+  EXPECT_TRUE(Has(add.evidence_ids, "weight:1"));
+  EXPECT_TRUE(Has(add.evidence_ids, "scan:1"));
+  EXPECT_TRUE(out.prompts.empty());
+  EXPECT_TRUE(out.flags.empty());
+  // The views agree: nothing more.
+  const sensors::PointMm at{280, 200};
+  EXPECT_TRUE(Ok(r->OnVision(View(0, 2000, 3600,
+                                  {Region(0, 1, false, at, {{kMilk, 0.86}, {kOtherMilk, 0.70}})})))
+                  .empty());
+  EXPECT_TRUE(
+      Ok(r->OnVision(View(1, 2000, 3650, {Region(1, 1, false, at, {{kMilk, 0.84}})}))).empty());
+  EXPECT_TRUE(Ok(r->AdvanceTo(Ms(60000))).empty());
+  EXPECT_EQ(Count(*r, kMilk), 1);
+}
+
+TEST(ReasonerTest, TicketSwitchWithEqualWeightsIsCarriedByTheViews) {
+  auto r = Make();
+  Ok(r->OnScan(Scan(1000, kMilkGtin)));
+  const ReasonerOutput added = Ok(r->OnWeightEvent(Weight(2600, 3000, 1061)));
+  ASSERT_EQ(added.actions.size(), 1u);
+  EXPECT_EQ(added.actions[0].product_id, kMilk);
+  const sensors::PointMm at{300, 180};
+  EXPECT_TRUE(Ok(r->OnVision(View(0, 2000, 3600,
+                                  {Region(0, 1, false, at, {{kOtherMilk, 0.85}, {kMilk, 0.55}})})))
+                  .empty());
+  const ReasonerOutput checked = Ok(r->OnVision(
+      View(1, 2000, 3700, {Region(1, 1, false, at, {{kOtherMilk, 0.83}, {kMilk, 0.50}})})));
+  ASSERT_EQ(checked.flags.size(), 1u);
+  EXPECT_EQ(checked.flags[0].kind, AuditFlagKind::kTicketSwitch);
+  EXPECT_EQ(checked.flags[0].product_id, kOtherMilk);
+  EXPECT_GE(checked.flags[0].probability, 0.5);
+  EXPECT_EQ(checked.flags[0].event_time, Ms(3700));
+  EXPECT_TRUE(Has(checked.flags[0].evidence_ids, "scan:1"));
+  EXPECT_TRUE(Has(checked.flags[0].evidence_ids, "region:1:1"));
+  // The basket is corrected to what was placed.
+  ASSERT_EQ(checked.actions.size(), 2u);
+  EXPECT_EQ(checked.actions[0].kind, BasketActionKind::kRemove);
+  EXPECT_EQ(checked.actions[0].product_id, kMilk);
+  EXPECT_EQ(checked.actions[1].kind, BasketActionKind::kAdd);
+  EXPECT_EQ(checked.actions[1].product_id, kOtherMilk);
+  EXPECT_EQ(Count(*r, kMilk), 0);
+  EXPECT_EQ(Count(*r, kOtherMilk), 1);
+}
+
+TEST(ReasonerTest, TicketSwitchWithDifferentWeightsWaitsForTheViews) {
+  auto r = Make();
+  Ok(r->OnScan(Scan(1000, kCreamGtin)));  // 317 g scanned, 2135 g placed
+  EXPECT_TRUE(Ok(r->OnWeightEvent(Weight(2600, 3000, 2137))).empty());
+  const sensors::PointMm at{250, 220};
+  Ok(r->OnVision(View(0, 2000, 3500, {Region(0, 1, false, at, {{kJuice, 0.88}, {kCream, 0.4}})})));
+  const ReasonerOutput out =
+      Ok(r->OnVision(View(1, 2000, 3550, {Region(1, 1, false, at, {{kJuice, 0.86}})})));
+  ASSERT_EQ(out.flags.size(), 1u);
+  EXPECT_EQ(out.flags[0].kind, AuditFlagKind::kTicketSwitch);
+  EXPECT_EQ(out.flags[0].product_id, kJuice);
+  ASSERT_EQ(out.actions.size(), 1u);
+  EXPECT_EQ(out.actions[0].product_id, kJuice);
+  EXPECT_EQ(out.actions[0].event_time, Ms(3550));
+  // The scan was used up: no timeout prompt later.
+  EXPECT_TRUE(Ok(r->AdvanceTo(Ms(100000))).empty());
+}
+
+TEST(ReasonerTest, TicketSwitchWithoutVisionStillFlagsAndAsks) {
+  auto r = Make(Modalities{.weight = true, .vision = false, .scan = true});
+  Ok(r->OnScan(Scan(1000, kCreamGtin)));
+  const ReasonerOutput out = Ok(r->OnWeightEvent(Weight(2600, 3000, 2137)));
+  ASSERT_EQ(out.flags.size(), 1u);
+  EXPECT_EQ(out.flags[0].kind, AuditFlagKind::kTicketSwitch);
+  EXPECT_EQ(out.flags[0].event_time, Ms(3000));
+  // By weight alone 2137 g is bravo juice or several others: asked unless sure.
+  EXPECT_EQ(out.actions.size() + out.prompts.size(), 1u);
+}
+
+// ---- place without scan ------------------------------------------------------------------------
+
+TEST(ReasonerTest, PlaceWithoutScanAddsWhenConfidentAndFlagsUnscanned) {
+  auto r = Make();
+  EXPECT_TRUE(Ok(r->OnWeightEvent(Weight(2600, 3000, 2133))).empty());
+  const sensors::PointMm at{200, 150};
+  EXPECT_TRUE(
+      Ok(r->OnVision(View(0, 2000, 3500, {Region(0, 1, false, at, {{kJuice, 0.9}})}))).empty());
+  const ReasonerOutput out =
+      Ok(r->OnVision(View(1, 2000, 3600, {Region(1, 1, false, at, {{kJuice, 0.88}})})));
+  ASSERT_EQ(out.actions.size(), 1u);
+  EXPECT_EQ(out.actions[0].product_id, kJuice);
+  EXPECT_EQ(out.actions[0].event_time, Ms(3600));
+  ASSERT_EQ(out.flags.size(), 1u);
+  EXPECT_EQ(out.flags[0].kind, AuditFlagKind::kUnscannedItem);
+  EXPECT_EQ(out.flags[0].product_id, kJuice);
+}
+
+TEST(ReasonerTest, AnUndecodableScanAttemptIsNotFlaggedAsUnscanned) {
+  auto r = Make();
+  Ok(r->OnScan(Scan(1000, "")));
+  Ok(r->OnWeightEvent(Weight(2600, 3000, 2133)));
+  const sensors::PointMm at{200, 150};
+  Ok(r->OnVision(View(0, 2000, 3500, {Region(0, 1, false, at, {{kJuice, 0.9}})})));
+  const ReasonerOutput out =
+      Ok(r->OnVision(View(1, 2000, 3600, {Region(1, 1, false, at, {{kJuice, 0.88}})})));
+  ASSERT_EQ(out.actions.size(), 1u);
+  EXPECT_TRUE(out.flags.empty());
+}
+
+TEST(ReasonerTest, PlaceWithoutScanByWeightAloneAsksAndTheAnswerBills) {
+  auto r = Make(Modalities{.weight = true, .vision = false, .scan = true});
+  const ReasonerOutput asked = Ok(r->OnWeightEvent(Weight(2600, 3000, 1063)));
+  ASSERT_EQ(asked.prompts.size(), 1u);
+  EXPECT_TRUE(asked.actions.empty());
+  const ShopperPrompt& prompt = asked.prompts[0];
+  EXPECT_TRUE(prompt.kind == PromptKind::kPleaseScan || prompt.kind == PromptKind::kChooseProduct);
+  EXPECT_EQ(prompt.event_time, Ms(3000));
+  EXPECT_EQ(r->OpenPrompts().size(), 1u);
+  const ReasonerOutput answered =
+      Ok(r->OnShopper(Answer(6000, prompt.prompt_id, kOtherMilk, "product")));
+  ASSERT_EQ(answered.actions.size(), 1u);
+  EXPECT_EQ(answered.actions[0].product_id, kOtherMilk);
+  EXPECT_TRUE(Has(answered.actions[0].evidence_ids, "answer:" + prompt.prompt_id));
+  ASSERT_EQ(answered.flags.size(), 1u);
+  EXPECT_EQ(answered.flags[0].kind, AuditFlagKind::kUnscannedItem);
+  EXPECT_TRUE(r->OpenPrompts().empty());
+  // A second answer to the same prompt changes nothing.
+  EXPECT_TRUE(Ok(r->OnShopper(Answer(7000, prompt.prompt_id, kMilk, "product"))).empty());
+}
+
+TEST(ReasonerTest, ScanningAfterPlacingSettlesTheWaitingPlacement) {
+  auto r = Make(Modalities{.weight = true, .vision = false, .scan = true});
+  const ReasonerOutput asked = Ok(r->OnWeightEvent(Weight(2600, 3000, 1063)));
+  ASSERT_EQ(asked.prompts.size(), 1u);
+  const ReasonerOutput scanned = Ok(r->OnScan(Scan(5000, kMilkGtin)));
+  ASSERT_EQ(scanned.actions.size(), 1u);
+  EXPECT_EQ(scanned.actions[0].product_id, kMilk);
+  EXPECT_TRUE(scanned.flags.empty());
+  EXPECT_TRUE(r->OpenPrompts().empty());
+}
+
+// ---- produce -----------------------------------------------------------------------------------
+
+std::vector<ProductScore> AppleLook() {
+  return {{kApple, 0.80}, {"granny-smith", 0.79}, {"pink-lady", 0.78}, {"royal-gala", 0.78}};
+}
+
+TEST(ReasonerTest, ProduceChosenOnTheScreenIsPricedByNetWeight) {
+  ReasonerParams params;
+  params.produce_bag_tare_g = 5;
+  auto r = Make({}, params);
+  EXPECT_TRUE(Ok(r->OnWeightEvent(Weight(2600, 3000, 545.2))).empty());
+  const sensors::PointMm at{280, 200};
+  Ok(r->OnVision(View(0, 2000, 3500, {Region(0, 1, false, at, AppleLook())})));
+  // Not sure which apple: it waits for the screen.
+  EXPECT_TRUE(Ok(r->OnVision(View(1, 2000, 3550, {Region(1, 1, false, at, AppleLook())}))).empty());
+  const ReasonerOutput out = Ok(r->OnShopper(Choose(4800, kApple, "3")));
+  ASSERT_EQ(out.actions.size(), 1u);
+  const BasketAction& add = out.actions[0];
+  EXPECT_EQ(add.product_id, kApple);
+  EXPECT_EQ(add.priced_by, PricedBy::kWeight);
+  EXPECT_EQ(add.quantity, 3);
+  EXPECT_DOUBLE_EQ(add.net_weight_g, 540.2);
+  EXPECT_EQ(add.unit_price_minor, 2990);
+  EXPECT_EQ(add.event_time, Ms(4800));
+  EXPECT_TRUE(Has(add.evidence_ids, "choice:1"));
+  EXPECT_TRUE(out.flags.empty());
+  EXPECT_TRUE(Ok(r->AdvanceTo(Ms(60000))).empty());
+}
+
+TEST(ReasonerTest, ProduceBelowTheMinimumCapacityIsPricedByThePiece) {
+  auto r = Make(Modalities{.weight = true, .vision = false, .scan = true});
+  EXPECT_TRUE(Ok(r->OnWeightEvent(Weight(2600, 3000, 62))).empty());
+  const ReasonerOutput out = Ok(r->OnShopper(Choose(4500, kMushroom, "3")));
+  ASSERT_EQ(out.actions.size(), 1u);
+  EXPECT_EQ(out.actions[0].priced_by, PricedBy::kUnit);
+  EXPECT_EQ(out.actions[0].quantity, 3);
+  EXPECT_EQ(out.actions[0].unit_price_minor, PiecePriceMinor(7990, 20));
+}
+
+TEST(ReasonerTest, ProduceNotChosenIsAskedAfterTheChoiceWait) {
+  auto r = Make(Modalities{.weight = true, .vision = true, .scan = true});
+  Ok(r->OnWeightEvent(Weight(2600, 3000, 545)));
+  const sensors::PointMm at{280, 200};
+  Ok(r->OnVision(View(0, 2000, 3500, {Region(0, 1, false, at, AppleLook())})));
+  Ok(r->OnVision(View(1, 2000, 3550, {Region(1, 1, false, at, AppleLook())})));
+  EXPECT_TRUE(Ok(r->AdvanceTo(Ms(7999))).empty());
+  const ReasonerOutput out = Ok(r->AdvanceTo(Ms(8000)));  // settle + produce_choice_wait_ms
+  ASSERT_EQ(out.prompts.size(), 1u);
+  EXPECT_EQ(out.prompts[0].kind, PromptKind::kChooseProduct);
+  EXPECT_EQ(out.prompts[0].event_time, Ms(8000));
+  EXPECT_TRUE(Has(out.prompts[0].candidate_product_ids, kApple));
+  const ReasonerOutput answered =
+      Ok(r->OnShopper(Answer(10000, out.prompts[0].prompt_id, kApple, "product")));
+  ASSERT_EQ(answered.actions.size(), 1u);
+  EXPECT_EQ(answered.actions[0].priced_by, PricedBy::kWeight);
+  EXPECT_EQ(answered.actions[0].quantity, 3);  // 545 g / 180 g a piece
+  EXPECT_TRUE(answered.flags.empty());         // produce is never scanned
+}
+
+TEST(ReasonerTest, ChooseThenPlace) {
+  auto r = Make();
+  EXPECT_TRUE(Ok(r->OnShopper(Choose(1000, kApple, "2"))).empty());
+  const ReasonerOutput out = Ok(r->OnWeightEvent(Weight(2600, 3000, 371)));
+  ASSERT_EQ(out.actions.size(), 1u);
+  EXPECT_EQ(out.actions[0].product_id, kApple);
+  EXPECT_EQ(out.actions[0].quantity, 2);
+  EXPECT_DOUBLE_EQ(out.actions[0].net_weight_g, 371);
+  EXPECT_EQ(out.actions[0].event_time, Ms(3000));
+}
+
+// ---- removal -----------------------------------------------------------------------------------
+
+// Milk, juice and cream, each scanned and placed.
+std::unique_ptr<Reasoner> ThreeItems(Modalities modalities = {}) {
+  auto r = Make(modalities);
+  Ok(r->OnScan(Scan(1000, kMilkGtin)));
+  EXPECT_EQ(Ok(r->OnWeightEvent(Weight(2600, 3000, 1060))).actions.size(), 1u);
+  Ok(r->OnScan(Scan(10000, kJuiceGtin)));
+  EXPECT_EQ(Ok(r->OnWeightEvent(Weight(11600, 12000, 2140))).actions.size(), 1u);
+  Ok(r->OnScan(Scan(20000, kCreamGtin)));
+  EXPECT_EQ(Ok(r->OnWeightEvent(Weight(21600, 22000, 316))).actions.size(), 1u);
+  Ok(r->AdvanceTo(Ms(30000)));
+  return r;
+}
+
+TEST(ReasonerTest, RemovalExplainedByWeightIsDecidedAtOnce) {
+  auto r = ThreeItems();
+  const ReasonerOutput out = Ok(r->OnWeightEvent(Weight(40000, 40500, -2139)));
+  ASSERT_EQ(out.actions.size(), 1u);
+  EXPECT_EQ(out.actions[0].kind, BasketActionKind::kRemove);
+  EXPECT_EQ(out.actions[0].product_id, kJuice);
+  EXPECT_EQ(out.actions[0].event_time, Ms(40500));
+  EXPECT_EQ(Count(*r, kJuice), 0);
+  EXPECT_EQ(Count(*r, kMilk), 1);
+}
+
+TEST(ReasonerTest, SeveralItemsRemovedAtOnce) {
+  auto r = ThreeItems();
+  const ReasonerOutput out = Ok(r->OnWeightEvent(Weight(40000, 40500, -1377)));  // milk + cream
+  ASSERT_EQ(out.actions.size(), 2u);
+  std::vector<std::string> removed = {out.actions[0].product_id, out.actions[1].product_id};
+  std::sort(removed.begin(), removed.end());
+  EXPECT_EQ(removed, (std::vector<std::string>{kCream, kMilk}));
+  EXPECT_EQ(Count(*r, kJuice), 1);
+}
+
+TEST(ReasonerTest, AmbiguousRemovalAsksWhichItemLeft) {
+  auto r = Make(Modalities{.weight = true, .vision = false, .scan = true});
+  Ok(r->OnScan(Scan(1000, kMilkGtin)));
+  Ok(r->OnWeightEvent(Weight(2600, 3000, 1062)));
+  Ok(r->OnScan(Scan(10000, kOtherMilkGtin)));
+  Ok(r->OnWeightEvent(Weight(11600, 12000, 1062)));
+  const ReasonerOutput out = Ok(r->OnWeightEvent(Weight(40000, 40500, -1062)));
+  EXPECT_TRUE(out.actions.empty());
+  ASSERT_EQ(out.prompts.size(), 1u);
+  EXPECT_EQ(out.prompts[0].kind, PromptKind::kConfirmRemoval);
+  EXPECT_TRUE(Has(out.prompts[0].candidate_product_ids, kMilk));
+  EXPECT_TRUE(Has(out.prompts[0].candidate_product_ids, kOtherMilk));
+  const ReasonerOutput answered =
+      Ok(r->OnShopper(Answer(43000, out.prompts[0].prompt_id, kOtherMilk, "product")));
+  ASSERT_EQ(answered.actions.size(), 1u);
+  EXPECT_EQ(answered.actions[0].kind, BasketActionKind::kRemove);
+  EXPECT_EQ(answered.actions[0].product_id, kOtherMilk);
+  EXPECT_EQ(Count(*r, kMilk), 1);
+  EXPECT_EQ(Count(*r, kOtherMilk), 0);
+}
+
+TEST(ReasonerTest, VanishedRegionsTellWhichOfTwoEqualWeightsLeft) {
+  auto r = Make();
+  Ok(r->OnScan(Scan(1000, kMilkGtin)));
+  Ok(r->OnWeightEvent(Weight(2600, 3000, 1062, {150, 150})));
+  Ok(r->OnScan(Scan(10000, kOtherMilkGtin)));
+  Ok(r->OnWeightEvent(Weight(11600, 12000, 1062, {400, 250})));
+  Ok(r->AdvanceTo(Ms(30000)));
+  EXPECT_TRUE(Ok(r->OnWeightEvent(Weight(40000, 40500, -1061, {400, 250}))).empty());
+  const sensors::PointMm at{400, 250};
+  Ok(r->OnVision(
+      View(0, 39500, 41000, {Region(0, 9, true, at, {{kOtherMilk, 0.87}, {kMilk, 0.6}})})));
+  const ReasonerOutput out = Ok(r->OnVision(
+      View(1, 39500, 41100, {Region(1, 9, true, at, {{kOtherMilk, 0.85}, {kMilk, 0.62}})})));
+  ASSERT_EQ(out.actions.size(), 1u);
+  EXPECT_EQ(out.actions[0].kind, BasketActionKind::kRemove);
+  EXPECT_EQ(out.actions[0].product_id, kOtherMilk);
+  EXPECT_EQ(out.actions[0].event_time, Ms(41100));
+}
+
+TEST(ReasonerTest, RemovalThatNothingExplainsIsFlagged) {
+  auto r = ThreeItems(Modalities{.weight = true, .vision = false, .scan = true});
+  const ReasonerOutput out = Ok(r->OnWeightEvent(Weight(40000, 40500, -4800)));
+  EXPECT_TRUE(out.actions.empty());
+  ASSERT_EQ(out.flags.size(), 1u);
+  EXPECT_EQ(out.flags[0].kind, AuditFlagKind::kWeightMismatch);
+}
+
+// ---- several items, scans without placements -------------------------------------------------
+
+TEST(ReasonerTest, MultiDropConsumesTheScansWhoseWeightsSumToTheEvent) {
+  auto r = Make();
+  Ok(r->OnScan(Scan(1000, kJuiceGtin)));
+  Ok(r->OnScan(Scan(3000, kCreamGtin)));
+  Ok(r->OnScan(Scan(5000, kMilkGtin)));
+  const ReasonerOutput out = Ok(r->OnWeightEvent(Weight(7000, 7600, 2135 + 317 + 1062 + 4)));
+  ASSERT_EQ(out.actions.size(), 3u);
+  std::vector<std::string> added;
+  for (const BasketAction& a : out.actions) {
+    EXPECT_EQ(a.kind, BasketActionKind::kAdd);
+    EXPECT_EQ(a.event_time, Ms(7600));
+    added.push_back(a.product_id);
+  }
+  std::sort(added.begin(), added.end());
+  EXPECT_EQ(added, (std::vector<std::string>{kCream, kMilk, kJuice}));  // sorted ids
+  EXPECT_TRUE(out.flags.empty());
+  EXPECT_TRUE(Ok(r->AdvanceTo(Ms(100000))).empty());  // every scan was placed
+  // One of them comes out again: its share of the weight finds it.
+  const ReasonerOutput removed = Ok(r->OnWeightEvent(Weight(110000, 110500, -318)));
+  ASSERT_EQ(removed.actions.size(), 1u);
+  EXPECT_EQ(removed.actions[0].product_id, kCream);
+}
+
+TEST(ReasonerTest, MultiDropOfTwoLeavesTheThirdScanOpen) {
+  auto r = Make();
+  Ok(r->OnScan(Scan(1000, kJuiceGtin)));
+  Ok(r->OnScan(Scan(3000, kCreamGtin)));
+  Ok(r->OnScan(Scan(5000, kMilkGtin)));
+  const ReasonerOutput out = Ok(r->OnWeightEvent(Weight(7000, 7600, 2135 + 1062)));
+  ASSERT_EQ(out.actions.size(), 2u);
+  const ReasonerOutput late = Ok(r->OnWeightEvent(Weight(9000, 9400, 318)));
+  ASSERT_EQ(late.actions.size(), 1u);
+  EXPECT_EQ(late.actions[0].product_id, kCream);
+}
+
+TEST(ReasonerTest, ScanWithoutPlacementIsAskedAndFlaggedAfterTheTimeout) {
+  auto r = Make();
+  Ok(r->OnScan(Scan(1000, kJuiceGtin)));
+  EXPECT_TRUE(Ok(r->AdvanceTo(Ms(12999))).empty());
+  const ReasonerOutput out = Ok(r->AdvanceTo(Ms(13000)));
+  ASSERT_EQ(out.prompts.size(), 1u);
+  EXPECT_EQ(out.prompts[0].kind, PromptKind::kPlaceScannedItem);
+  EXPECT_EQ(out.prompts[0].candidate_product_ids, std::vector<std::string>{kJuice});
+  ASSERT_EQ(out.flags.size(), 1u);
+  EXPECT_EQ(out.flags[0].kind, AuditFlagKind::kScanWithoutPlacement);
+  EXPECT_EQ(out.flags[0].event_time, Ms(13000));
+  EXPECT_TRUE(Has(out.flags[0].evidence_ids, "scan:1"));
+  EXPECT_TRUE(out.actions.empty());
+  // Placed late after all: still the scanned product, no unscanned flag.
+  const ReasonerOutput placed = Ok(r->OnWeightEvent(Weight(20000, 20400, 2131)));
+  ASSERT_EQ(placed.actions.size(), 1u);
+  EXPECT_EQ(placed.actions[0].product_id, kJuice);
+  EXPECT_TRUE(placed.flags.empty());
+}
+
+TEST(ReasonerTest, TimeoutIsDecidedByTheNextInputWhenNoAdvanceCame) {
+  auto r = Make();
+  Ok(r->OnScan(Scan(1000, kJuiceGtin)));
+  // No AdvanceTo: the next input (a scan at 20 s) makes the decision, stamped with its time.
+  const ReasonerOutput out = Ok(r->OnScan(Scan(20000, kCreamGtin)));
+  ASSERT_EQ(out.flags.size(), 1u);
+  EXPECT_EQ(out.flags[0].event_time, Ms(20000));
+}
+
+// ---- own items, transients ---------------------------------------------------------------------
+
+TEST(ReasonerTest, OwnItemIsFlaggedNotBilledAndItsRemovalBillsNothing) {
+  auto r = Make();
+  const sensors::PointMm at{150, 300};
+  Ok(r->OnWeightEvent(Weight(2600, 3000, 820, at)));
+  Ok(r->OnVision(View(0, 2000, 3500, {Region(0, 1, false, at, {{"papaya", 0.30}}, 0.9)})));
+  const ReasonerOutput out =
+      Ok(r->OnVision(View(1, 2000, 3600, {Region(1, 1, false, at, {{"mango", 0.28}}, 0.92)})));
+  EXPECT_TRUE(out.actions.empty());
+  ASSERT_EQ(out.flags.size(), 1u);
+  EXPECT_EQ(out.flags[0].kind, AuditFlagKind::kUnknownItem);
+  ASSERT_EQ(r->Items().size(), 1u);
+  EXPECT_TRUE(r->Items()[0].own_item);
+  // Taken out at the end: nothing billed, nothing flagged.
+  const ReasonerOutput removed = Ok(r->OnWeightEvent(Weight(90000, 90500, -821, {150, 300})));
+  EXPECT_TRUE(removed.empty());
+  EXPECT_TRUE(Ok(r->AdvanceTo(Ms(100000))).empty());
+  EXPECT_TRUE(r->Items().empty());
+}
+
+TEST(ReasonerTest, OwnItemByAnswer) {
+  auto r = Make(Modalities{.weight = true, .vision = false, .scan = true});
+  // 190 g could be loose produce: the screen gets its chance first, then the question.
+  ReasonerOutput asked = Ok(r->OnWeightEvent(Weight(2600, 3000, 190)));
+  asked.Append(Ok(r->AdvanceTo(Ms(8000))));
+  ASSERT_EQ(asked.prompts.size(), 1u);
+  const ReasonerOutput answered =
+      Ok(r->OnShopper(Answer(9000, asked.prompts[0].prompt_id, "", "own_item")));
+  EXPECT_TRUE(answered.actions.empty());
+  ASSERT_EQ(answered.flags.size(), 1u);
+  EXPECT_EQ(answered.flags[0].kind, AuditFlagKind::kUnknownItem);
+  EXPECT_TRUE(Ok(r->OnWeightEvent(Weight(50000, 50400, -190))).empty());
+}
+
+TEST(ReasonerTest, ALeanThatReturnsBillsNothing) {
+  auto r = Make();
+  EXPECT_TRUE(Ok(r->OnWeightEvent(Weight(2000, 2400, 3200))).empty());
+  EXPECT_TRUE(Ok(r->OnWeightEvent(Weight(4000, 4400, -3199))).empty());
+  EXPECT_TRUE(Ok(r->AdvanceTo(Ms(60000))).empty());
+  EXPECT_TRUE(r->Items().empty());
+}
+
+TEST(ReasonerTest, AnItemLiftedAndPutBackIsBilledOnce) {
+  auto r = ThreeItems();
+  const ReasonerOutput lifted = Ok(r->OnWeightEvent(Weight(40000, 40300, -2138)));
+  ASSERT_EQ(lifted.actions.size(), 1u);
+  EXPECT_EQ(lifted.actions[0].kind, BasketActionKind::kRemove);
+  const ReasonerOutput back = Ok(r->OnWeightEvent(Weight(41000, 41300, 2137)));
+  ASSERT_EQ(back.actions.size(), 1u);
+  EXPECT_EQ(back.actions[0].kind, BasketActionKind::kAdd);
+  EXPECT_EQ(back.actions[0].product_id, kJuice);
+  EXPECT_TRUE(back.flags.empty());
+  EXPECT_TRUE(back.prompts.empty());
+  EXPECT_TRUE(Ok(r->AdvanceTo(Ms(100000))).empty());
+  EXPECT_EQ(Count(*r, kJuice), 1);
+}
+
+// ---- modes -------------------------------------------------------------------------------------
+
+TEST(ReasonerTest, DegradedModesAreFlaggedAndDescribed) {
+  auto r = Make();
+  EXPECT_EQ(r->ModeDescription(), "fused");
+  CameraHealthEvidence covered;
+  covered.t = Ms(1000);
+  covered.camera_id = 0;
+  covered.state = CameraHealthEvidence::State::kCovered;
+  ReasonerOutput out = Ok(r->OnCameraHealth(covered));
+  ASSERT_EQ(out.flags.size(), 1u);
+  EXPECT_EQ(out.flags[0].kind, AuditFlagKind::kDegradedMode);
+  EXPECT_EQ(out.flags[0].message, "fewer cameras (camera 0: covered)");
+  covered.t = Ms(1100);
+  covered.camera_id = 1;
+  out = Ok(r->OnCameraHealth(covered));
+  ASSERT_EQ(out.flags.size(), 1u);
+  EXPECT_EQ(out.flags[0].message, "no vision (camera 0: covered; camera 1: covered)");
+  EXPECT_EQ(r->ModeDescription(), out.flags[0].message);
+  // The same report again is no change.
+  covered.t = Ms(1200);
+  EXPECT_TRUE(Ok(r->OnCameraHealth(covered)).empty());
+
+  sensors::ScaleStatus status;
+  status.t = Ms(2000);
+  status.health = sensors::ScaleHealth::kDegraded;
+  status.cells[2] = sensors::CellFault::kStuck;
+  out = Ok(r->OnScaleStatus(status));
+  ASSERT_EQ(out.flags.size(), 1u);
+  EXPECT_EQ(out.flags[0].message,
+            "one load cell lost (back_left stuck), no vision (camera 0: covered; camera 1: "
+            "covered)");
+  // Without vision a placement is decided at once, by weight (wider σ) and scan.
+  Ok(r->OnScan(Scan(3000, kJuiceGtin)));
+  out = Ok(r->OnWeightEvent(Weight(4600, 5000, 2150)));
+  ASSERT_EQ(out.actions.size(), 1u);
+  EXPECT_EQ(out.actions[0].product_id, kJuice);
+
+  status.t = Ms(6000);
+  status.health = sensors::ScaleHealth::kFault;
+  out = Ok(r->OnScaleStatus(status));
+  ASSERT_EQ(out.flags.size(), 1u);
+  EXPECT_EQ(r->ModeDescription(), "scanner only");
+  // Scanner only: a scan is an add.
+  out = Ok(r->OnScan(Scan(7000, kCreamGtin)));
+  ASSERT_EQ(out.actions.size(), 1u);
+  EXPECT_EQ(out.actions[0].product_id, kCream);
+
+  CameraHealthEvidence ok;
+  ok.t = Ms(8000);
+  ok.camera_id = 0;
+  out = Ok(r->OnCameraHealth(ok));
+  ASSERT_EQ(out.flags.size(), 1u);
+  EXPECT_EQ(out.flags[0].message, "no weight (scale fault), fewer cameras (camera 1: covered)");
+}
+
+TEST(ReasonerTest, ScanOnlyAblation) {
+  auto r = Make(Modalities{.weight = false, .vision = false, .scan = true});
+  EXPECT_EQ(r->ModeDescription(), "scanner only");
+  ReasonerOutput out = Ok(r->OnScan(Scan(1000, kMilkGtin)));
+  ASSERT_EQ(out.actions.size(), 1u);
+  EXPECT_EQ(out.actions[0].event_time, Ms(1000));
+  EXPECT_TRUE(Has(out.actions[0].evidence_ids, "scan:1"));
+  // Weight and vision are ignored.
+  EXPECT_TRUE(Ok(r->OnWeightEvent(Weight(2600, 3000, 500))).empty());
+  out = Ok(r->OnShopper(Choose(4000, kApple, "2")));
+  ASSERT_EQ(out.actions.size(), 1u);
+  EXPECT_EQ(out.actions[0].priced_by, PricedBy::kUnit);
+  EXPECT_EQ(out.actions[0].quantity, 2);
+  EXPECT_TRUE(Ok(r->AdvanceTo(Ms(100000))).empty());
+}
+
+TEST(ReasonerTest, VisionOnlyAblationAddsAndRemovesFromRegions) {
+  auto r = Make(Modalities{.weight = false, .vision = true, .scan = false});
+  EXPECT_EQ(r->ModeDescription(), "no weight, no scanner");
+  const sensors::PointMm at{300, 200};
+  EXPECT_TRUE(
+      Ok(r->OnVision(View(0, 2000, 3500, {Region(0, 1, false, at, {{kJuice, 0.9}})}))).empty());
+  // The other camera's view of the same item joins it (10 mm away, 100 ms later).
+  EXPECT_TRUE(
+      Ok(r->OnVision(View(1, 2000, 3600, {Region(1, 1, false, {310, 200}, {{kJuice, 0.88}})})))
+          .empty());
+  const ReasonerOutput added = Ok(r->AdvanceTo(Ms(5000)));  // 3500 + vision_dedup_window_ms
+  ASSERT_EQ(added.actions.size(), 1u);
+  EXPECT_EQ(added.actions[0].product_id, kJuice);
+  EXPECT_EQ(added.actions[0].quantity, 1);
+  EXPECT_TRUE(Has(added.actions[0].evidence_ids, "region:0:1"));
+  EXPECT_TRUE(Has(added.actions[0].evidence_ids, "region:1:1"));
+  EXPECT_TRUE(added.flags.empty());  // no scanner: no unscanned flags
+  Ok(r->OnVision(View(0, 9000, 10000, {Region(0, 2, true, at, {{kJuice, 0.85}})})));
+  const ReasonerOutput removed = Ok(r->AdvanceTo(Ms(12000)));
+  ASSERT_EQ(removed.actions.size(), 1u);
+  EXPECT_EQ(removed.actions[0].kind, BasketActionKind::kRemove);
+  EXPECT_EQ(removed.actions[0].product_id, kJuice);
+}
+
+TEST(ReasonerTest, WeightOnlyAblationIdentifiesByWeightOrAsks) {
+  auto r = Make(Modalities{.weight = true, .vision = false, .scan = false});
+  // 2135 g: bravo apple juice and bravo orange juice weigh the same: asked.
+  const ReasonerOutput out = Ok(r->OnWeightEvent(Weight(2600, 3000, 2135)));
+  ASSERT_EQ(out.prompts.size(), 1u);
+  EXPECT_EQ(out.prompts[0].kind, PromptKind::kChooseProduct);
+  EXPECT_TRUE(Has(out.prompts[0].candidate_product_ids, kJuice));
+  // Scans are ignored.
+  EXPECT_TRUE(Ok(r->OnScan(Scan(4000, kJuiceGtin))).empty());
+}
+
+// ---- contract ----------------------------------------------------------------------------------
+
+std::vector<ReasonerOutput> RunSession(Reasoner& r) {
+  std::vector<ReasonerOutput> outs;
+  const sensors::PointMm at{280, 200};
+  outs.push_back(Ok(r.OnScan(Scan(1000, kMilkGtin))));
+  outs.push_back(Ok(r.OnWeightEvent(Weight(2600, 3000, 1064))));
+  outs.push_back(Ok(r.OnVision(View(0, 2000, 3600, {Region(0, 1, false, at, {{kMilk, 0.8}})}))));
+  outs.push_back(Ok(r.OnWeightEvent(Weight(8000, 8400, 545, {200, 100}))));
+  outs.push_back(Ok(r.AdvanceTo(Ms(9000))));
+  outs.push_back(Ok(r.OnShopper(Choose(9500, kApple, "3"))));
+  outs.push_back(Ok(r.OnWeightEvent(Weight(12000, 12400, 2140))));
+  outs.push_back(Ok(r.AdvanceTo(Ms(20000))));
+  for (const ShopperPrompt& p : r.OpenPrompts()) {
+    outs.push_back(Ok(r.OnShopper(Answer(21000, p.prompt_id, kJuice, "product"))));
+  }
+  outs.push_back(Ok(r.OnWeightEvent(Weight(30000, 30400, -1063))));
+  outs.push_back(Ok(r.AdvanceTo(Ms(60000))));
+  return outs;
+}
+
+bool Same(const ReasonerOutput& a, const ReasonerOutput& b) {
+  return a.actions == b.actions && a.prompts == b.prompts && a.flags == b.flags;
+}
+
+TEST(ReasonerTest, SameEvidenceGivesSameDecisions) {
+  auto a = Make();
+  auto b = Make();
+  const std::vector<ReasonerOutput> first = RunSession(*a);
+  const std::vector<ReasonerOutput> second = RunSession(*b);
+  ASSERT_EQ(first.size(), second.size());
+  int decisions = 0;
+  for (std::size_t i = 0; i < first.size(); ++i) {
+    EXPECT_TRUE(Same(first[i], second[i])) << "output " << i;
+    decisions += static_cast<int>(first[i].actions.size());
+  }
+  EXPECT_GE(decisions, 4);  // milk, apples, juice, milk out
+  EXPECT_EQ(Count(*a, kJuice), 1);
+  EXPECT_EQ(Count(*a, kMilk), 0);
+}
+
+TEST(ReasonerTest, EarlierInputIsAnErrorAndChangesNothing) {
+  auto r = Make();
+  Ok(r->OnScan(Scan(5000, kMilkGtin)));
+  const Result<ReasonerOutput> late = r->OnWeightEvent(Weight(3000, 4000, 1062));
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(r->AdvanceTo(Ms(4999)).ok());
+  EXPECT_TRUE(r->Items().empty());
+  // In order again: the scan is still there.
+  const ReasonerOutput out = Ok(r->OnWeightEvent(Weight(5500, 6000, 1062)));
+  ASSERT_EQ(out.actions.size(), 1u);
+  EXPECT_EQ(out.actions[0].product_id, kMilk);
+}
+
+TEST(ReasonerTest, CreateValidates) {
+  ReasonerParams bad;
+  bad.add_probability_min = 1.5;
+  EXPECT_FALSE(Reasoner::Create(&TheCatalogue(), bad, {}).ok());
+  EXPECT_FALSE(Reasoner::Create(nullptr, {}, {}).ok());
+  EXPECT_FALSE(Reasoner::Create(&TheCatalogue(), {},
+                                Modalities{.weight = false, .vision = false, .scan = false})
+                   .ok());
+}
+
+TEST(ReasonerTest, ParamsFromConfig) {
+  Config config = Config::Parse(
+                      "vision_wait_ms: 1200\n"
+                      "produce_bag_tare_g: 4.5\n"
+                      "add_probability_min_ratio: 0.95\n"
+                      "view_exponent_ratio: 0.5\n"
+                      "prompt_candidates: 3\n")
+                      .value();
+  const Result<ReasonerParams> params = ReasonerParams::FromConfig(config);
+  ASSERT_TRUE(params.ok()) << params.status().ToString();
+  EXPECT_EQ(params->vision_wait_ms, 1200);
+  EXPECT_DOUBLE_EQ(params->produce_bag_tare_g, 4.5);
+  EXPECT_DOUBLE_EQ(params->add_probability_min, 0.95);
+  EXPECT_DOUBLE_EQ(params->views.view_exponent, 0.5);
+  EXPECT_EQ(params->prompt_candidates, 3);
+  EXPECT_EQ(params->scan_to_place_timeout_ms, ReasonerParams{}.scan_to_place_timeout_ms);
+
+  Config typo = Config::Parse("vision_wait: 1200\n").value();
+  EXPECT_FALSE(ReasonerParams::FromConfig(typo).ok());
+  Config out_of_range = Config::Parse("add_probability_min_ratio: 2\n").value();
+  EXPECT_FALSE(ReasonerParams::FromConfig(out_of_range).ok());
+}
+
+TEST(ReasonerTest, ModalitiesParse) {
+  EXPECT_EQ(Modalities::Parse("weight,scan").value().ToString(), "weight,scan");
+  EXPECT_EQ(Modalities::Parse("all").value().ToString(), "weight,vision,scan");
+  EXPECT_EQ(Modalities::Parse("vision").value().ToString(), "vision");
+  EXPECT_FALSE(Modalities::Parse("weight,smell").ok());
+  EXPECT_FALSE(Modalities::Parse("").ok());
+}
+
+}  // namespace
+}  // namespace cartsense::fusion
