@@ -18,6 +18,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "catalog/catalogue.h"
+#include "core/packets.h"
+#include "fusion/camera_evidence_stage.h"
 #include "sim/product_images.h"
 #include "sim/scene_renderer.h"
 
@@ -261,6 +263,65 @@ TEST(CameraEvidenceTest, ACoveredCameraGivesHealthAndNoRegions) {
   for (const VisionEvidence& v : run.vision) {
     EXPECT_LT(v.t, run.health[0].t) << "vision evidence while covered";
   }
+}
+
+// Collects what a stage emits.
+class Collector final : public OutputEmitter {
+ public:
+  Timestamp now() const override { return now_; }
+  Status EmitPacket(const std::string& port, Packet packet) override {
+    if (packet.timestamp() < now_) return InvalidArgumentError("emitted into the past");
+    packets.emplace_back(port, std::move(packet));
+    return Status::Ok();
+  }
+  void set_now(Timestamp t) { now_ = t; }
+  std::vector<std::pair<std::string, Packet>> packets;
+
+ private:
+  Timestamp now_;
+};
+
+TEST(CameraEvidenceStageTest, ConfigIsCheckedAndFramesOfItsCameraGiveHealth) {
+  StageRegistry registry;
+  ASSERT_TRUE(RegisterCameraEvidenceStages(registry, nullptr).ok());
+  MetricsRegistry metrics;
+  StageContext context{"camera1", &metrics, nullptr};
+  {
+    auto stage = registry.Create("CameraEvidenceStage");
+    ASSERT_TRUE(stage.ok());
+    auto config = Config::Parse("{camera_id: 1, floor_homography: [1, 0, 0]}");
+    ASSERT_TRUE(config.ok());
+    EXPECT_FALSE((*stage)->Open(context, *config).ok());
+    auto unknown = Config::Parse("{camera_id: 1, settle: 3}");
+    ASSERT_TRUE(unknown.ok());
+    EXPECT_FALSE((*stage)->Open(context, *unknown).ok());
+  }
+  auto stage = registry.Create("CameraEvidenceStage");
+  ASSERT_TRUE(stage.ok());
+  auto config = Config::Parse(
+      "{camera_id: 1, camera_name: basket_b, floor_homography: [1, 0, 0, 0, 1, 0, 0, 0, 1], "
+      "camera_health: {confirm_frames: 2}}");
+  ASSERT_TRUE(config.ok());
+  ASSERT_TRUE((*stage)->Open(context, *config).ok());
+  Collector out;
+  const cv::Mat black(480, 640, CV_8UC3, cv::Scalar(2, 2, 2));
+  for (int i = 0; i < 6; ++i) {
+    CameraFrame frame{FrameTime(i), i % 2 == 0 ? 1 : 0, i, black};  // camera 0's are ignored
+    out.set_now(frame.t);
+    ASSERT_TRUE((*stage)->Process("frames", Packet::Make(frame.t, frame), out).ok());
+    LoadCellSample tick;
+    tick.t = frame.t + Duration::Milliseconds(5);
+    out.set_now(tick.t);
+    ASSERT_TRUE((*stage)->Process("clock", Packet::Make(tick.t, tick), out).ok());
+  }
+  ASSERT_TRUE((*stage)->Close(out).ok());
+  ASSERT_EQ(out.packets.size(), 1U);
+  EXPECT_EQ(out.packets[0].first, "camera_health");
+  auto health = out.packets[0].second.Get<CameraHealthEvidence>();
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ((*health)->camera_id, 1);
+  EXPECT_EQ((*health)->state, vision::CameraHealthState::kBlack);
+  EXPECT_EQ((*health)->t, FrameTime(2));  // the second frame of camera 1
 }
 
 }  // namespace
