@@ -1184,17 +1184,20 @@ class Reasoner::Impl {
       if (choice.consumed) continue;
       const catalog::Product* product = catalogue_->FindById(choice.product_id);
       if (product == nullptr ||
-          !WeightSupports(*product, product->sold_by == catalog::SoldBy::kWeight ? 0 : 0,
+          !WeightSupports(*product,
+                          product->sold_by == catalog::SoldBy::kWeight ? 0 : choice.pieces,
                           p.amount_g, sigma)) {
         continue;
       }
       choice.consumed = true;
       p.choice_attached = true;
       p.evidence_ids.push_back(choice.evidence_id);
-      const int units =
-          product->sold_by == catalog::SoldBy::kWeight
-              ? (choice.pieces > 0 ? choice.pieces : EstimatePieces(*product, p.amount_g))
-              : LogWeightLikelihood(product, p.amount_g, sigma).second;
+      int units = choice.pieces;
+      if (units <= 0) {
+        units = product->sold_by == catalog::SoldBy::kWeight
+                    ? EstimatePieces(*product, p.amount_g)
+                    : LogWeightLikelihood(product, p.amount_g, sigma).second;
+      }
       p.stage = Stage::kDone;
       AddProduct(p, *product, units, p.amount_g, sigma, 1.0, EvidenceOf(p), out);
       return;
