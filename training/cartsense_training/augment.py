@@ -194,6 +194,9 @@ class TrainTransform:
         self.pre = pre
         self.cfg = cfg
         self.occluder_paths = occluder_paths or []
+        # Progressive resizing: the trainer may train early epochs smaller than pre.input_size
+        # (the network is fully convolutional with global pooling; see train.py).
+        self.input_size = pre.input_size
 
     def _occluder(self, rng: np.random.Generator) -> np.ndarray:
         path = self.occluder_paths[int(rng.integers(len(self.occluder_paths)))]
@@ -204,7 +207,7 @@ class TrainTransform:
 
     def __call__(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         occluder = self._occluder if self.occluder_paths else None
-        augmented = cart_augment(image, self.pre.input_size, self.cfg, rng, occluder)
+        augmented = cart_augment(image, self.input_size, self.cfg, rng, occluder)
         return normalize(augmented, self.pre)
 
 

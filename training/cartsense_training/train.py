@@ -1,6 +1,7 @@
 """Trains the product recognizer and writes a model bundle.
 
-    python -m cartsense_training.train                 # full run: train-core, dev, ~45 min, 2 cores
+    python -m cartsense_training.train                 # full run (recipe v2): train-core, dev
+    python -m cartsense_training.train --recipe v1     # the recipe models/recognizer/v1 shipped
     python -m cartsense_training.train --smoke         # same code path on data/grocery-store-mini
 
 Data, model, optimisation, one epoch, evaluation and checkpointing are separate functions
@@ -38,6 +39,14 @@ FULL_DATA = REPO.parent / "shared" / "data" / "grocery-store"
 MINI_DATA = REPO / "data" / "grocery-store-mini"
 
 
+# Colour augmentation of recipe v2: milder than CartAugmentConfig's defaults (v1). Colour is
+# what tells many produce classes apart (brown mushroom / red beet, cantaloupe / galia,
+# satsuma / grapefruit), and a cart's cameras are fixed and can be white-balanced against the
+# basket, so shifts as large as v1's (+-15 % per channel, exposure 0.6-1.4, p 0.8) are rarer.
+V2_AUGMENT = {"p_color": 0.5, "white_balance_gain": 0.08, "exposure_gain": (0.75, 1.3),
+              "gamma": (0.85, 1.2)}
+
+
 @dataclass
 class TrainConfig:
     data_root: str = str(FULL_DATA)
@@ -45,13 +54,26 @@ class TrainConfig:
     dev_split: str = "dev.txt"
     out_dir: str = str(REPO / "training" / "runs" / "full")
     bundle_dir: str = ""  # where to write the bundle; "" skips it
-    bundle_version: str = "v1"
+    bundle_version: str = "v2"
     input_size: int = 160
-    frozen_blocks: int = 6
-    epochs: int = 12
+    frozen_blocks: int = 4
+    epochs: int = 10
     batch_size: int = 32
     lr: float = 2e-3  # heads and embedding; the trunk gets lr * trunk_lr_mult
     trunk_lr_mult: float = 0.5
+    # Discriminative learning rates: trainable trunk blocks below `early_blocks` (closer to the
+    # pixels, more generic) learn at lr * trunk_lr_mult * early_blocks_lr_mult.
+    early_blocks: int = 6
+    early_blocks_lr_mult: float = 0.2
+    # Progressive resizing: the first `low_res_epochs` train at `low_res_size` (cheaper by
+    # (low/input)^2), the rest at input_size, which the bundle ships.
+    low_res_epochs: int = 5
+    low_res_size: int = 128
+    # A fresh augmentation of every image each epoch. v1 ran with persistent DataLoader workers
+    # whose dataset copy never saw set_epoch, so each image got the same augmentation in every
+    # epoch; False reproduces that.
+    fresh_augmentation: bool = True
+    augment: dict = field(default_factory=lambda: dict(V2_AUGMENT))  # CartAugmentConfig overrides
     weight_decay: float = 1e-4
     warmup_epochs: float = 0.5
     label_smoothing: float = 0.1
@@ -67,12 +89,32 @@ class TrainConfig:
     smoke: bool = False
 
 
+def v1_config(**overrides) -> TrainConfig:
+    """The recipe models/recognizer/v1 was trained with (`--recipe v1`)."""
+    return replace(TrainConfig(
+        bundle_version="v1", frozen_blocks=6, epochs=12, early_blocks=6, low_res_epochs=0,
+        fresh_augmentation=False, augment={},
+    ), **overrides)
+
+
 def smoke_config(out_dir: str) -> TrainConfig:
     return TrainConfig(
         data_root=str(MINI_DATA), out_dir=out_dir, bundle_dir=str(Path(out_dir) / "bundle"),
-        bundle_version="smoke", input_size=96, epochs=1, batch_size=16, num_workers=0,
-        calibration_per_class=1, smoke=True,
+        bundle_version="smoke", input_size=96, epochs=2, low_res_epochs=1, low_res_size=64,
+        batch_size=16, num_workers=0, calibration_per_class=1, smoke=True,
     )
+
+
+def epoch_input_size(cfg: TrainConfig, epoch: int) -> int:
+    return cfg.low_res_size if epoch < cfg.low_res_epochs else cfg.input_size
+
+
+def check_config(cfg: TrainConfig) -> None:
+    # The trunk's "same" padding is fixed for input_size; it is right for another size only if
+    # every stride-2 layer sees an even size, i.e. the size is a multiple of 32.
+    if cfg.low_res_epochs > 0 and (cfg.low_res_size % 32 or cfg.input_size % 32):
+        raise ValueError(f"progressive resizing needs multiples of 32, got {cfg.low_res_size} "
+                         f"and {cfg.input_size}")
 
 
 def seed_everything(seed: int) -> None:
@@ -130,15 +172,19 @@ def build_data(cfg: TrainConfig) -> TrainData:
                    if e.fine_id not in excluded]
     pre = Preprocessing(input_size=cfg.input_size)
     occluders = [str(e.path) for e in train_entries]
-    train_set = GroceryDataset(train_entries, TrainTransform(pre, CartAugmentConfig(), occluders),
+    augment = CartAugmentConfig(**cfg.augment)
+    train_set = GroceryDataset(train_entries, TrainTransform(pre, augment, occluders),
                                seed=cfg.seed, label_of_fine=label_of_fine)
     dev_set = GroceryDataset(dev_entries, EvalTransform(pre), seed=cfg.seed,
                              label_of_fine=label_of_fine)
     generator = torch.Generator()
     generator.manual_seed(cfg.seed)
+    # Workers are forked afresh each epoch (persistent_workers=False) so they see the epoch
+    # (set_epoch) and the input size the main process sets; see TrainConfig.fresh_augmentation.
     train_loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
                               num_workers=cfg.num_workers, generator=generator,
-                              persistent_workers=cfg.num_workers > 0)
+                              persistent_workers=cfg.num_workers > 0
+                              and not cfg.fresh_augmentation)
     dev_loader = DataLoader(dev_set, batch_size=64, shuffle=False, num_workers=cfg.num_workers)
     return TrainData(classes, train_entries, dev_entries, head_fine_ids, train_loader, dev_loader)
 
@@ -155,13 +201,18 @@ def model_config(cfg: TrainConfig, data: TrainData, pretrained: bool = True) -> 
 
 
 def build_optimizer(cfg: TrainConfig, model: Recognizer, steps_per_epoch: int):
-    trunk = [p for p in model.backbone.parameters() if p.requires_grad]
-    trunk_ids = {id(p) for p in trunk}
+    early = [p for block in model.backbone._blocks[: cfg.early_blocks]
+             for p in block.parameters() if p.requires_grad]
+    early_ids = {id(p) for p in early}
+    trunk = [p for p in model.backbone.parameters() if p.requires_grad and id(p) not in early_ids]
+    trunk_ids = {id(p) for p in trunk} | early_ids
     heads = [p for p in model.trainable_parameters() if id(p) not in trunk_ids]
-    optimizer = torch.optim.AdamW(
-        [{"params": trunk, "lr": cfg.lr * cfg.trunk_lr_mult}, {"params": heads, "lr": cfg.lr}],
-        weight_decay=cfg.weight_decay,
-    )
+    groups = [{"params": trunk, "lr": cfg.lr * cfg.trunk_lr_mult},
+              {"params": heads, "lr": cfg.lr}]
+    if early:
+        groups.append({"params": early,
+                       "lr": cfg.lr * cfg.trunk_lr_mult * cfg.early_blocks_lr_mult})
+    optimizer = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
     total = max(1, cfg.epochs * steps_per_epoch)
     warmup = max(1, int(cfg.warmup_epochs * steps_per_epoch))
 
@@ -183,6 +234,9 @@ def train_one_epoch(cfg: TrainConfig, model: Recognizer, loader: DataLoader, opt
                     scheduler, epoch: int, log=print) -> dict:
     model.train()
     loader.dataset.set_epoch(epoch)
+    transform = loader.dataset.transform
+    if hasattr(transform, "input_size"):
+        transform.input_size = epoch_input_size(cfg, epoch)
     total_loss, correct, seen = 0.0, 0, 0
     start = time.time()
     for step, (images, fine, coarse) in enumerate(loader):
@@ -256,6 +310,7 @@ def load_trained_model(checkpoint: Path) -> tuple[Recognizer, TrainConfig]:
 
 
 def fit(cfg: TrainConfig, log=print) -> tuple[Recognizer, TrainData, list]:
+    check_config(cfg)
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
     out = Path(cfg.out_dir)
@@ -277,7 +332,8 @@ def fit(cfg: TrainConfig, log=print) -> tuple[Recognizer, TrainData, list]:
             optimizer, scheduler = build_optimizer(cfg, model, len(data.train_loader))
     coarse_of_label = torch.tensor([data.classes[f].coarse_id for f in data.head_fine_ids])
     log(f"train {len(data.train_entries)} images, dev {len(data.dev_entries)}, "
-        f"{len(data.head_fine_ids)} products, input {cfg.input_size}, epochs {cfg.epochs}")
+        f"{len(data.head_fine_ids)} products, input {cfg.input_size}, epochs {cfg.epochs} "
+        f"({cfg.low_res_epochs} at {cfg.low_res_size})")
     for epoch in range(first_epoch, cfg.epochs):
         stats = train_one_epoch(cfg, model, data.train_loader, optimizer, scheduler, epoch, log)
         stats.update(evaluate_head(model, data.dev_loader, coarse_of_label))
@@ -292,12 +348,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny run on data/grocery-store-mini")
     parser.add_argument("--data", help="dataset folder (default: ../shared/data/grocery-store)")
     parser.add_argument("--out", help="run folder for checkpoints and logs")
-    parser.add_argument("--bundle", help="bundle folder to write (default models/recognizer/v1)")
+    parser.add_argument("--recipe", choices=("v1", "v2"), default="v2",
+                        help="training recipe (default v2; v1 is what models/recognizer/v1 used)")
+    parser.add_argument("--bundle",
+                        help="bundle folder to write (default models/recognizer/<recipe>)")
     parser.add_argument("--no-bundle", action="store_true")
     parser.add_argument("--bundle-only", action="store_true",
                         help="skip training: write the bundle from the run's last checkpoint")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--input-size", type=int)
+    parser.add_argument("--low-res-epochs", type=int,
+                        help="epochs at the low (progressive-resizing) input size first")
     parser.add_argument("--exclude", default="", help="comma-separated fine ids left out")
     parser.add_argument("--seed", type=int)
     args = parser.parse_args(argv)
@@ -305,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         cfg = smoke_config(args.out or str(REPO / "training" / "runs" / "smoke"))
     else:
-        cfg = TrainConfig(bundle_dir=str(REPO / "models" / "recognizer" / "v1"))
+        make = v1_config if args.recipe == "v1" else TrainConfig
+        cfg = make(bundle_dir=str(REPO / "models" / "recognizer" / args.recipe))
     if args.data:
         cfg.data_root = args.data
     if args.out:
@@ -319,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg.epochs = args.epochs
     if args.input_size is not None:
         cfg.input_size = args.input_size
+    if args.low_res_epochs is not None:
+        cfg.low_res_epochs = args.low_res_epochs
     if args.seed is not None:
         cfg.seed = args.seed
     if args.exclude:
