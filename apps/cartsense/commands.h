@@ -34,6 +34,8 @@ void RegisterSessionCommands(CLI::App& app, CommandAction& action);  // replay
 void RegisterSimCommands(CLI::App& app, CommandAction& action);      // sim
 void RegisterRecordCommands(CLI::App& app, CommandAction& action);   // record
 void RegisterBarcodeCommands(CLI::App& app, CommandAction& action);  // read-barcodes
+// calibrate-cameras
+void RegisterCalibrateCommands(CLI::App& app, CommandAction& action);
 // recognize, enroll, eval-recognition
 void RegisterRecognitionCommands(CLI::App& app, CommandAction& action);
 void RegisterChangeCommands(CLI::App& app, CommandAction& action);  // eval-changes

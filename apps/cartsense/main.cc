@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   RegisterSimCommands(app, action);
   RegisterRecordCommands(app, action);
   RegisterBarcodeCommands(app, action);
+  RegisterCalibrateCommands(app, action);
   RegisterRecognitionCommands(app, action);
   RegisterChangeCommands(app, action);
   try {

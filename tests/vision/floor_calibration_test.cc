@@ -9,16 +9,21 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <opencv2/calib3d.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <unistd.h>
 
 #include "sim/scene_renderer.h"
+#include "support/run_command.h"
 
 namespace cartsense::vision {
 namespace {
@@ -391,6 +396,110 @@ TEST(FloorCalibrationSpecTest, BadSpecsAndImagesAreRefused) {
   EXPECT_EQ(calibrator->Calibrate(cv::Mat(48, 64, CV_8UC1, cv::Scalar(0)), bad).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_FALSE(calibrator->DrawBoard(2, 0).ok());
+}
+
+// `cartsense calibrate-cameras`: the built command on rendered images and bad input.
+class CalibrateCamerasCliTest : public FloorCalibrationTest {
+ protected:
+  void SetUp() override {
+    FloorCalibrationTest::SetUp();
+    // One folder per test process: ctest runs the tests of this file in parallel.
+    dir_ = std::filesystem::temp_directory_path() /
+           ("cartsense_calibrate_cameras_cli_" + std::to_string(static_cast<long>(::getpid())));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    for (int index = 0; index < 2; ++index) {
+      const cv::Mat image = RenderBoardOnFloor(
+          Camera(index), board_, BoardPixelsToFloor(spec_, placement_), SceneOptions{}, 21);
+      ASSERT_TRUE(cv::imwrite(Path("camera" + std::to_string(index) + ".jpg"), image));
+    }
+    const sim::BasketCameraRenderer renderer(Camera(0), basket_, 3);
+    ASSERT_TRUE(cv::imwrite(Path("empty.png"), renderer.RenderStatic({})));
+    std::ofstream(Path("notes.png")) << "not an image\n";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(CalibrateCamerasCliTest, PrintsAndWritesEachCameraHomography) {
+  const std::string out = Path("calibration.json");
+  const test_support::RunResult run = test_support::RunCartsense(
+      "calibrate-cameras --board-origin-mm 105 75 --image basket_a=" + Path("camera0.jpg") +
+      " --image basket_b=" + Path("camera1.jpg") + " --json --out " + out);
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  const nlohmann::json printed = nlohmann::json::parse(run.out);
+  std::ifstream file(out);
+  const nlohmann::json written = nlohmann::json::parse(file);
+  EXPECT_EQ(printed, written);
+  EXPECT_EQ(written["format"], "cartsense-floor-calibration");
+  ASSERT_EQ(written["cameras"].size(), 2U);
+  for (int index = 0; index < 2; ++index) {
+    const nlohmann::json& camera = written["cameras"][static_cast<std::size_t>(index)];
+    EXPECT_EQ(camera["camera"], index == 0 ? "basket_a" : "basket_b");
+    EXPECT_EQ(camera["corners"], spec_.inner_corners());
+    const std::vector<double> h = camera["floor_homography"].get<std::vector<double>>();
+    ASSERT_EQ(h.size(), 9U);
+    EXPECT_DOUBLE_EQ(h[8], 1.0);
+    const cv::Matx33d image_to_floor(h.data());
+    const GridError error = GridErrorMm(Camera(index), image_to_floor,
+                                        cv::Rect2d(0, 0, basket_.width_mm, basket_.depth_mm), 20);
+    EXPECT_LT(error.max_mm, 2.5);
+  }
+
+  const test_support::RunResult text = test_support::RunCartsense(
+      "calibrate-cameras --board-origin-mm 105 75 --image basket_a=" + Path("camera0.jpg"));
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_NE(text.out.find("basket_a"), std::string::npos);
+  EXPECT_NE(text.out.find("floor_homography: ["), std::string::npos) << text.out;
+}
+
+TEST_F(CalibrateCamerasCliTest, BadInputGivesAClearExitCode) {
+  const std::string origin = "calibrate-cameras --board-origin-mm 105 75 ";
+  const std::string out = Path("partial.json");
+  // No board in view: exit 1, and no calibration file for a partial set.
+  EXPECT_EQ(test_support::RunCartsense(origin + "--image basket_a=" + Path("camera0.jpg") +
+                                       " --image basket_b=" + Path("empty.png") + " --out " + out)
+                .exit_code,
+            1);
+  EXPECT_FALSE(std::filesystem::exists(out));
+  // Missing or undecodable image: exit 3.
+  EXPECT_EQ(
+      test_support::RunCartsense(origin + "--image basket_a=" + Path("missing.png")).exit_code, 3);
+  EXPECT_EQ(test_support::RunCartsense(origin + "--image basket_a=" + Path("notes.png")).exit_code,
+            3);
+  // Bad command lines: exit 2.
+  const std::string image = " --image basket_a=" + Path("camera0.jpg");
+  EXPECT_EQ(test_support::RunCartsense("calibrate-cameras" + image).exit_code, 2);  // no origin
+  EXPECT_EQ(test_support::RunCartsense(origin + "--image " + Path("camera0.jpg")).exit_code, 2);
+  EXPECT_EQ(test_support::RunCartsense(origin + "--marker-mm 60" + image).exit_code, 2);
+  EXPECT_EQ(test_support::RunCartsense(origin + "--dictionary DICT_BOGUS" + image).exit_code, 2);
+  EXPECT_EQ(
+      test_support::RunCartsense(origin + image + " --intrinsics basket_a=400,400,320").exit_code,
+      2);
+  EXPECT_EQ(test_support::RunCartsense(origin + image + " --intrinsics basket_b=400,400,320,240")
+                .exit_code,
+            2);
+  EXPECT_EQ(test_support::RunCartsense(origin + image + image).exit_code, 2);
+}
+
+TEST_F(CalibrateCamerasCliTest, PrintsABoardThatCalibrates) {
+  const std::string png = Path("board.png");
+  const test_support::RunResult run =
+      test_support::RunCartsense("calibrate-cameras --print-board " + png + " --dpi 127");
+  ASSERT_EQ(run.exit_code, 0);
+  EXPECT_NE(run.out.find("squares of 50.00 mm"), std::string::npos) << run.out;
+  const cv::Mat board = cv::imread(png, cv::IMREAD_GRAYSCALE);
+  // 127 dpi = 5 px per mm: 250 px squares, 50 px margins.
+  ASSERT_EQ(board.cols, 7 * 250 + 2 * 50);
+  ASSERT_EQ(board.rows, 5 * 250 + 2 * 50);
+  cv::Mat small;
+  cv::resize(board, small, cv::Size(), 0.2, 0.2, cv::INTER_AREA);
+  Result<FloorCalibration> calibration = calibrator_->Calibrate(small, std::nullopt);
+  ASSERT_TRUE(calibration.ok()) << calibration.status().ToString();
+  EXPECT_EQ(calibration->corners, spec_.inner_corners());
 }
 
 }  // namespace
