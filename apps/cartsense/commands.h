@@ -39,5 +39,6 @@ void RegisterCalibrateCommands(CLI::App& app, CommandAction& action);
 // recognize, enroll, eval-recognition
 void RegisterRecognitionCommands(CLI::App& app, CommandAction& action);
 void RegisterChangeCommands(CLI::App& app, CommandAction& action);  // eval-changes
+void RegisterEvalCommands(CLI::App& app, CommandAction& action);    // eval
 
 }  // namespace cartsense::app

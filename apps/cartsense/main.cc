@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   RegisterCalibrateCommands(app, action);
   RegisterRecognitionCommands(app, action);
   RegisterChangeCommands(app, action);
+  RegisterEvalCommands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1382,7 +1382,16 @@ class Reasoner::Impl {
                  EvidenceOf(p), out);
       return;
     }
-    // An item not in the catalogue, or the shopper's own (bag, phone).
+    // An item not in the catalogue, or the shopper's own (bag, phone). Loose produce the
+    // cameras do not know well looks the same until the shopper picks it on the screen, so an
+    // unscanned placement first waits for that choice (PromptForChoice decides after the wait).
+    if (best.product == nullptr && best.probability >= params_.unknown_probability_min &&
+        open.empty() && !p.choice_attached && p.stage == Stage::kWaitVision) {
+      p.stage = Stage::kWaitChoice;
+      p.deadline = p.t_settle + Duration::Milliseconds(params_.produce_choice_wait_ms);
+      if (p.deadline <= now_) PromptForChoice(p, out);
+      return;
+    }
     if (best.product == nullptr && best.probability >= params_.unknown_probability_min) {
       p.stage = Stage::kDone;
       AddOwnItem(p,
@@ -1460,6 +1469,16 @@ class Reasoner::Impl {
     }
     if (p.views && p.views->views > 0) in.views = &*p.views;
     const std::vector<Hypothesis> hs = Posterior(in);
+    if (hs.front().product == nullptr &&
+        hs.front().probability >= params_.unknown_probability_min) {
+      // No choice came and the item still looks like nothing the store sells.
+      p.stage = Stage::kDone;
+      AddOwnItem(p,
+                 "an item not in the catalogue (or the shopper's own) was put in" +
+                     (p.has_weight ? ": " + FormatGrams(p.amount_g) : std::string()),
+                 hs.front().probability, EvidenceOf(p), true, out);
+      return;
+    }
     double p_loose = 0;
     for (const Hypothesis& h : hs) {
       if (h.product && IsLoose(*h.product)) p_loose += h.probability;

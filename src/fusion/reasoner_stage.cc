@@ -76,27 +76,45 @@ class ReasonerStage final : public Stage {
     return Status::Ok();
   }
 
+  // Evidence about an earlier moment may arrive later (a camera reports when its clip has ended;
+  // the pipeline delivers by packet time): it reaches the reasoner at the time it arrived.
+  static Timestamp Arrival(Timestamp evidence_time, const Packet& packet) {
+    return std::max(evidence_time, packet.timestamp());
+  }
+
   Status Process(const std::string& port, const Packet& packet, OutputEmitter& out) override {
     const auto start = std::chrono::steady_clock::now();
     Result<ReasonerOutput> result = ReasonerOutput{};
     if (port == "weight_events") {
       CS_ASSIGN_OR_RETURN(auto event, packet.Get<sensors::WeightEvent>());
-      result = reasoner_->OnWeightEvent(*event);
+      sensors::WeightEvent arrived = *event;
+      arrived.t_settle = Arrival(arrived.t_settle, packet);
+      result = reasoner_->OnWeightEvent(arrived);
     } else if (port == "scale_status") {
       CS_ASSIGN_OR_RETURN(auto status, packet.Get<sensors::ScaleStatus>());
-      result = reasoner_->OnScaleStatus(*status);
+      sensors::ScaleStatus arrived = *status;
+      arrived.t = Arrival(arrived.t, packet);
+      result = reasoner_->OnScaleStatus(arrived);
     } else if (port == "vision") {
       CS_ASSIGN_OR_RETURN(auto vision, packet.Get<VisionEvidence>());
-      result = reasoner_->OnVision(*vision);
+      VisionEvidence arrived = *vision;
+      arrived.t = Arrival(arrived.t, packet);
+      result = reasoner_->OnVision(arrived);
     } else if (port == "camera_health") {
       CS_ASSIGN_OR_RETURN(auto health, packet.Get<CameraHealthEvidence>());
-      result = reasoner_->OnCameraHealth(*health);
+      CameraHealthEvidence arrived = *health;
+      arrived.t = Arrival(arrived.t, packet);
+      result = reasoner_->OnCameraHealth(arrived);
     } else if (port == "scans") {
       CS_ASSIGN_OR_RETURN(auto scan, packet.Get<ScannerRead>());
-      result = reasoner_->OnScan(*scan);
+      ScannerRead arrived = *scan;
+      arrived.t = Arrival(arrived.t, packet);
+      result = reasoner_->OnScan(arrived);
     } else if (port == "shopper") {
       CS_ASSIGN_OR_RETURN(auto action, packet.Get<ShopperAction>());
-      result = reasoner_->OnShopper(*action);
+      ShopperAction arrived = *action;
+      arrived.t = Arrival(arrived.t, packet);
+      result = reasoner_->OnShopper(arrived);
     } else {
       // The clock: the packet's time (never before what the reasoner has seen).
       result = reasoner_->AdvanceTo(std::max(packet.timestamp(), reasoner_->last_time()));

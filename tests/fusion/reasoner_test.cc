@@ -505,9 +505,15 @@ TEST(ReasonerTest, OwnItemIsFlaggedNotBilledAndItsRemovalBillsNothing) {
   const sensors::PointMm at{150, 300};
   Ok(r->OnWeightEvent(Weight(2600, 3000, 820, at)));
   Ok(r->OnVision(View(0, 2000, 3500, {Region(0, 1, false, at, {{"papaya", 0.30}}, 0.9)})));
-  const ReasonerOutput out =
+  const ReasonerOutput seen =
       Ok(r->OnVision(View(1, 2000, 3600, {Region(1, 1, false, at, {{"mango", 0.28}}, 0.92)})));
+  // Unknown to the cameras, unscanned: loose produce would be picked on the screen now, so the
+  // reasoner waits produce_choice_wait_ms (5 s after the settle) before calling it the
+  // shopper's own.
+  EXPECT_TRUE(seen.empty());
+  const ReasonerOutput out = Ok(r->AdvanceTo(Ms(8000)));
   EXPECT_TRUE(out.actions.empty());
+  EXPECT_TRUE(out.prompts.empty());
   ASSERT_EQ(out.flags.size(), 1u);
   EXPECT_EQ(out.flags[0].kind, AuditFlagKind::kUnknownItem);
   ASSERT_EQ(r->Items().size(), 1u);

@@ -1,0 +1,182 @@
+// The whole cart on the shipped demo session (simulation): evidence pipeline, reasoner,
+// simulated shopper, basket, scoring (service/basket_eval.h, service/session_evidence.h).
+#include "service/basket_eval.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "catalog/catalogue.h"
+#include "catalog/recognizer.h"
+#include "service/session_evidence.h"
+#include "session/session_reader.h"
+#include "session/session_truth.h"
+
+namespace cartsense::service {
+namespace {
+
+const std::string kRepo = CARTSENSE_SOURCE_DIR;
+const std::string kDemo = kRepo + "/data/demo-session/session";
+
+class DemoSessionTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto catalogue = catalog::Catalogue::Load(kRepo + "/data/catalogue/grocery-store-81.csv");
+    ASSERT_TRUE(catalogue.ok()) << catalogue.status().message();
+    catalogue_ = new catalog::Catalogue(std::move(*catalogue));
+    catalog::RecognizerOptions options;
+    options.catalogue = catalogue_;
+    auto recognizer = catalog::Recognizer::Open(kRepo + "/models/recognizer/v1", options);
+    ASSERT_TRUE(recognizer.ok()) << recognizer.status().message();
+    recognizer_ = recognizer->release();
+    auto reader = session::SessionReader::Open(kDemo);
+    ASSERT_TRUE(reader.ok()) << reader.status().message();
+    auto truth_text = reader->ReadTruth();
+    ASSERT_TRUE(truth_text.ok());
+    auto truth = session::ParseTruth(*truth_text, "truth.json");
+    ASSERT_TRUE(truth.ok()) << truth.status().message();
+    truth_ = new session::SessionTruth(std::move(*truth));
+    SessionEvidenceOptions evidence_options;
+    evidence_options.recognizer = recognizer_;
+    auto evidence = ExtractSessionEvidence(*reader, evidence_options);
+    ASSERT_TRUE(evidence.ok()) << evidence.status().message();
+    evidence_ = new SessionEvidence(std::move(*evidence));
+  }
+  static void TearDownTestSuite() {
+    delete evidence_;
+    delete truth_;
+    delete recognizer_;
+    delete catalogue_;
+  }
+
+  static catalog::Catalogue* catalogue_;
+  static catalog::Recognizer* recognizer_;
+  static session::SessionTruth* truth_;
+  static SessionEvidence* evidence_;
+};
+
+catalog::Catalogue* DemoSessionTest::catalogue_ = nullptr;
+catalog::Recognizer* DemoSessionTest::recognizer_ = nullptr;
+session::SessionTruth* DemoSessionTest::truth_ = nullptr;
+SessionEvidence* DemoSessionTest::evidence_ = nullptr;
+
+TEST_F(DemoSessionTest, EvidenceIsInOrderAndHasEveryKind) {
+  ASSERT_NE(evidence_, nullptr);
+  for (std::size_t i = 1; i < evidence_->records.size(); ++i) {
+    EXPECT_LE(evidence_->records[i - 1].t(), evidence_->records[i].t());
+  }
+  // 11 placements (one is a multi-drop of two, so 10 load changes) plus nothing removed.
+  EXPECT_GE(evidence_->weight_events, 9);
+  EXPECT_LE(evidence_->weight_events, 12);
+  EXPECT_GE(evidence_->scans, 3);
+  EXPECT_GE(evidence_->shopper_actions, 4);  // the four produce choices
+  EXPECT_GT(evidence_->vision_reports, 0);
+  EXPECT_NEAR(evidence_->cells_centre_floor_mm.x_mm, 280, 1e-9);
+  EXPECT_NEAR(evidence_->cells_centre_floor_mm.y_mm, 200, 1e-9);
+}
+
+TEST_F(DemoSessionTest, FusedReplayBillsTheBasket) {
+  ASSERT_NE(evidence_, nullptr);
+  EvalOptions options;
+  auto run = RunSession(*evidence_, *truth_, *catalogue_, options);
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  const EvalFigures& f = run->figures;
+  std::string mismatches;
+  for (const std::string& m : run->mismatches) mismatches += m + "; ";
+  EXPECT_EQ(f.rejected_actions, 0);
+  EXPECT_GE(f.item_accuracy(), 0.9) << mismatches;
+  EXPECT_GE(f.item_recall(), 0.9) << mismatches;
+  EXPECT_EQ(f.items_placed, 10);
+}
+
+TEST_F(DemoSessionTest, SameEvidenceGivesTheSameBasket) {
+  ASSERT_NE(evidence_, nullptr);
+  EvalOptions options;
+  auto first = RunSession(*evidence_, *truth_, *catalogue_, options);
+  auto second = RunSession(*evidence_, *truth_, *catalogue_, options);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->basket, second->basket);
+  EXPECT_EQ(first->figures.prompts, second->figures.prompts);
+  EXPECT_EQ(first->figures.settle_to_action_ms, second->figures.settle_to_action_ms);
+}
+
+TEST(SimulatedShopperTest, NamesWhatWasPutInOrSaysItIsTheirOwn) {
+  session::SessionTruth truth;
+  session::TruthEvent bag;
+  bag.t = Timestamp::FromSeconds(2);
+  bag.kind = "place";
+  bag.personal = true;
+  session::TruthEvent milk;
+  milk.t = Timestamp::FromSeconds(10);
+  milk.kind = "place";
+  milk.product_id = "milk";
+  session::TruthEvent milk_out = milk;
+  milk_out.t = Timestamp::FromSeconds(20);
+  milk_out.kind = "remove";
+  truth.events = {bag, milk, milk_out};
+  truth.final_basket = {};
+  SimulatedShopper shopper(truth, 3000);
+  basket::Basket billed;
+
+  ShopperPrompt choose;
+  choose.prompt_id = "p1";
+  choose.kind = PromptKind::kChooseProduct;
+  choose.event_time = Timestamp::FromSeconds(11);
+  ShopperAction answer = shopper.Answer(choose, billed);
+  EXPECT_EQ(answer.kind, ShopperAction::Kind::kAnswerPrompt);
+  EXPECT_EQ(answer.prompt_id, "p1");
+  EXPECT_EQ(answer.product_id, "milk");
+  EXPECT_EQ(answer.t.ns, Timestamp::FromSeconds(14).ns);
+
+  choose.event_time = Timestamp::FromSeconds(3);
+  EXPECT_EQ(shopper.Answer(choose, billed).answer, "own_item");
+
+  ShopperPrompt removal;
+  removal.prompt_id = "p2";
+  removal.kind = PromptKind::kConfirmRemoval;
+  removal.event_time = Timestamp::FromSeconds(21);
+  EXPECT_EQ(shopper.Answer(removal, billed).product_id, "milk");
+
+  ShopperPrompt place_scanned;
+  place_scanned.kind = PromptKind::kPlaceScannedItem;
+  place_scanned.event_time = Timestamp::FromSeconds(30);
+  EXPECT_EQ(shopper.Answer(place_scanned, billed).answer, "none");
+}
+
+TEST(CalibrationFromManifestTest, RejectsCellsThatAreNotARectangle) {
+  session::SessionManifest manifest;
+  const char* names[] = {"front_left", "front_right", "back_left", "back_right"};
+  const double xs[] = {30, 530, 30, 530};
+  const double ys[] = {25, 25, 375, 375};
+  for (int i = 0; i < 4; ++i) {
+    session::LoadCellInfo cell;
+    cell.name = names[i];
+    cell.x_mm = xs[i];
+    cell.y_mm = ys[i];
+    cell.offset_counts = 100 * i;
+    cell.grams_per_count = 0.005;
+    manifest.load_cells.push_back(cell);
+  }
+  auto calibration = CalibrationFromManifest(manifest);
+  ASSERT_TRUE(calibration.ok()) << calibration.status().message();
+  EXPECT_DOUBLE_EQ(calibration->geometry.cell_spacing_x_mm, 500);
+  EXPECT_DOUBLE_EQ(calibration->geometry.cell_spacing_y_mm, 350);
+  EXPECT_DOUBLE_EQ(calibration->cells[1].offset_counts, 100);
+  EXPECT_DOUBLE_EQ(calibration->cells[1].span_per_kg_counts, 200000);
+
+  session::SessionManifest skewed = manifest;
+  skewed.load_cells[3].x_mm = 480;
+  EXPECT_FALSE(CalibrationFromManifest(skewed).ok());
+  session::SessionManifest three = manifest;
+  three.load_cells.pop_back();
+  EXPECT_FALSE(CalibrationFromManifest(three).ok());
+  session::SessionManifest twice = manifest;
+  twice.load_cells[3].name = "front_left";
+  EXPECT_FALSE(CalibrationFromManifest(twice).ok());
+  session::SessionManifest zero_span = manifest;
+  zero_span.load_cells[0].grams_per_count = 0;
+  EXPECT_FALSE(CalibrationFromManifest(zero_span).ok());
+}
+
+}  // namespace
+}  // namespace cartsense::service
