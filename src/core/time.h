@@ -24,6 +24,7 @@ struct Duration {
   constexpr double seconds() const { return static_cast<double>(ns) * 1e-9; }
   constexpr double milliseconds() const { return static_cast<double>(ns) * 1e-6; }
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>.
   constexpr auto operator<=>(const Duration&) const = default;
   constexpr Duration operator+(Duration o) const { return {ns + o.ns}; }
   constexpr Duration operator-(Duration o) const { return {ns - o.ns}; }

@@ -90,7 +90,7 @@ CameraEvidence::CameraEvidence(int camera_id, std::string camera_name,
     : camera_id_(camera_id),
       camera_name_(std::move(camera_name)),
       image_to_floor_(image_to_floor),
-      params_(std::move(params)),
+      params_(params),
       recognizer_(recognizer),
       detector_(params_.detector),
       health_(params_.health) {}

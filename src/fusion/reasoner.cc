@@ -287,7 +287,7 @@ bool IsLoose(const catalog::Product& product) { return product.gtin.empty(); }
 class Reasoner::Impl {
  public:
   Impl(const catalog::Catalogue* catalogue, ReasonerParams params, Modalities modalities)
-      : catalogue_(catalogue), params_(std::move(params)), modalities_(modalities) {
+      : catalogue_(catalogue), params_(params), modalities_(modalities) {
     for (int c = 0; c < params_.basket_cameras; ++c) cameras_[c] = CameraHealthEvidence::State::kOk;
     mode_ = Describe();
   }
@@ -904,7 +904,7 @@ class Reasoner::Impl {
     open.placement_id = placement_id;
     open.scan_number = scan_number;
     out->prompts.push_back(open.prompt);
-    const std::string id = open.prompt.prompt_id;
+    std::string id = open.prompt.prompt_id;
     prompts_[id] = std::move(open);
     return id;
   }
@@ -918,8 +918,8 @@ class Reasoner::Impl {
   // Puts `units` units (or pieces of produce) of `product` in the basket for placement `p`,
   // which weighed `amount_g` for them (0: not weighed).
   void AddProduct(Placement& p, const catalog::Product& product, int units, double amount_g,
-                  double amount_sigma_g, double probability, std::vector<std::string> evidence,
-                  ReasonerOutput* out) {
+                  double amount_sigma_g, double probability,
+                  const std::vector<std::string>& evidence, ReasonerOutput* out) {
     units = std::max(units, 1);
     BasketAction action;
     action.kind = BasketActionKind::kAdd;
@@ -1627,7 +1627,7 @@ class Reasoner::Impl {
       return LogVision(product, *p.views);
     };
     const std::size_t n = present.size();
-    const auto consider = [&](std::vector<std::size_t> members) {
+    const auto consider = [&](const std::vector<std::size_t>& members) {
       RemovalOption o;
       double mean = 0;
       double var = p.sigma_g * p.sigma_g;
@@ -1681,6 +1681,7 @@ class Reasoner::Impl {
       }
     }
     std::vector<std::pair<double, std::string>> ranked;
+    ranked.reserve(by_key.size());
     for (const auto& [key, score] : by_key) ranked.emplace_back(std::exp(score - total), key);
     std::stable_sort(ranked.begin(), ranked.end(),
                      [](const auto& a, const auto& b) { return a.first > b.first; });
@@ -1820,6 +1821,7 @@ class Reasoner::Impl {
       latest[key] = o.item;
     }
     std::vector<std::pair<double, std::string>> ranked;
+    ranked.reserve(by_product.size());
     for (const auto& [key, prob] : by_product) ranked.emplace_back(prob, key);
     std::stable_sort(ranked.begin(), ranked.end(),
                      [](const auto& a, const auto& b) { return a.first > b.first; });
@@ -2053,7 +2055,7 @@ Result<std::unique_ptr<Reasoner>> Reasoner::Create(const catalog::Catalogue* cat
     return InvalidArgumentError("reasoner: no modality enabled");
   }
   return std::unique_ptr<Reasoner>(
-      new Reasoner(std::make_unique<Impl>(catalogue, std::move(params), modalities)));
+      new Reasoner(std::make_unique<Impl>(catalogue, params, modalities)));
 }
 
 Reasoner::Reasoner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -81,7 +81,7 @@ Result<CameraHealthParams> CameraHealthParams::FromConfig(const Config& config) 
   return p;
 }
 
-CameraHealth::CameraHealth(CameraHealthParams params) : params_(std::move(params)) {}
+CameraHealth::CameraHealth(CameraHealthParams params) : params_(params) {}
 
 Status CameraHealth::Validate(const CameraHealthParams& p) {
   const auto fail = [](const char* field, const char* why) {

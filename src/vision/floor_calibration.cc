@@ -180,7 +180,8 @@ std::array<double, 9> FloorCalibration::RowMajor() const {
   const double scale = image_to_floor(2, 2);
   for (int r = 0; r < 3; ++r) {
     for (int c = 0; c < 3; ++c) {
-      out[static_cast<std::size_t>(3 * r + c)] = image_to_floor(r, c) / scale;
+      out[static_cast<std::size_t>(r) * 3 + static_cast<std::size_t>(c)] =
+          image_to_floor(r, c) / scale;
     }
   }
   return out;
