@@ -4,6 +4,8 @@
 #include <cmath>
 #include <set>
 
+#include "core/stats.h"
+
 namespace cartsense::sim {
 namespace {
 
@@ -57,14 +59,6 @@ LoadChange MakeChange(Draw& draw, double t0_s, double mass_g, PointMm at, double
   // Settling time 150-400 ms after the hand lets go (see RingDecayPerS).
   change.decay_per_s = RingDecayPerS(change.ring_g, draw.Uniform(0.15, 0.4));
   return change;
-}
-
-double Percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const auto rank =
-      static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(values.size())));
-  return values[std::clamp<std::size_t>(rank, 1, values.size()) - 1];
 }
 
 }  // namespace
@@ -344,14 +338,14 @@ Result<WeighEvalResult> RunWeighEval(const WeighEvalOptions& options) {
   if (result.matched_above_min > 0) {
     result.within_mpe_above_min = static_cast<double>(within_above_min) / result.matched_above_min;
   }
-  result.settle_to_event_ms_p50_above_min = Percentile(latencies_above_min_ms, 50);
-  result.settle_to_event_ms_p95_above_min = Percentile(latencies_above_min_ms, 95);
-  result.abs_error_g_p50 = Percentile(abs_errors_g, 50);
-  result.abs_error_g_p95 = Percentile(abs_errors_g, 95);
-  result.settle_to_event_ms_p50 = Percentile(latencies_ms, 50);
-  result.settle_to_event_ms_p95 = Percentile(latencies_ms, 95);
-  result.cop_error_cm_p50 = Percentile(cop_errors_cm, 50);
-  result.cop_error_cm_p95 = Percentile(cop_errors_cm, 95);
+  result.settle_to_event_ms_p50_above_min = NearestRankPercentile(latencies_above_min_ms, 50);
+  result.settle_to_event_ms_p95_above_min = NearestRankPercentile(latencies_above_min_ms, 95);
+  result.abs_error_g_p50 = NearestRankPercentile(abs_errors_g, 50);
+  result.abs_error_g_p95 = NearestRankPercentile(abs_errors_g, 95);
+  result.settle_to_event_ms_p50 = NearestRankPercentile(latencies_ms, 50);
+  result.settle_to_event_ms_p95 = NearestRankPercentile(latencies_ms, 95);
+  result.cop_error_cm_p50 = NearestRankPercentile(cop_errors_cm, 50);
+  result.cop_error_cm_p95 = NearestRankPercentile(cop_errors_cm, 95);
   return result;
 }
 
