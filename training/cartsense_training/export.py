@@ -2,8 +2,12 @@
 
 The graph: input `image` float32 [N, 3, S, S] (see preprocessing.json), outputs `embedding`
 [N, 128] (L2-normalized), `fine_logits` [N, F], `coarse_logits` [N, C]. Opset 13, dynamic batch.
-INT8: onnxruntime.quantization.quantize_static, QDQ format, per-channel int8 weights, uint8
-activations... chosen so the peer runtime (onnxruntime) runs it directly.
+INT8: onnxruntime.quantization.quantize_static, QDQ format, per-channel 7-bit (reduce_range)
+int8 weights, uint8 activations, MinMax calibration: chosen so the peer runtime (onnxruntime)
+runs it directly and gives the same answers on x86 CPUs with and without VNNI (see
+quantize_int8).
+
+    python -m cartsense_training.export --bundle DIR   # re-make DIR/model.int8.onnx
 """
 
 from __future__ import annotations
@@ -70,7 +74,15 @@ def calibration_entries(entries: Sequence[SplitEntry], per_class: int, seed: int
 
 
 def quantize_int8(fp32_path: Path, int8_path: Path, calibration: Sequence[SplitEntry],
-                  pre: Preprocessing) -> Path:
+                  pre: Preprocessing, reduce_range: bool = True, weight_type: str = "int8") -> Path:
+    """QDQ INT8 model of `fp32_path`, calibrated (MinMax) on `calibration`.
+
+    reduce_range=True quantizes weights to 7 bits ([-64, 63]). On x86 CPUs without VNNI
+    (AVX2, plain AVX-512; this machine is one) onnxruntime multiplies u8 activations by s8
+    weights with vpmaddubsw, whose int16 sums of two products saturate when both weights are
+    large; 7-bit weights keep every pair sum in range. onnxruntime's quantization docs
+    recommend it for such CPUs. weight_type="uint8" (U8U8) is the other documented remedy.
+    """
     from onnxruntime.quantization import (
         CalibrationMethod,
         QuantFormat,
@@ -85,8 +97,9 @@ def quantize_int8(fp32_path: Path, int8_path: Path, calibration: Sequence[SplitE
         quantize_static(
             str(prepared), str(int8_path), _CalibrationReader(calibration, pre),
             quant_format=QuantFormat.QDQ, per_channel=True,
-            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.MinMax,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QUInt8 if weight_type == "uint8" else QuantType.QInt8,
+            reduce_range=reduce_range, calibrate_method=CalibrationMethod.MinMax,
             # The normalized embedding and the cosine heads stay in float: they are tiny, and
             # quantizing a unit vector's last steps costs accuracy for no speed.
             nodes_to_exclude=_head_nodes(prepared),
@@ -106,3 +119,56 @@ def _head_nodes(path: Path) -> list[str]:
     if pool is None:
         return []
     return names[pool + 1:]
+
+
+def requantize_bundle(bundle: Path, data_root: Path, out_name: str = "model.int8.onnx",
+                      reduce_range: bool = True, weight_type: str = "int8") -> Path:
+    """Re-makes a bundle's INT8 model from its model.onnx with the calibration the bundle step
+    uses (`calibration_per_class` train photos per product, seeded, from metrics.json)."""
+    import json
+
+    from .data import read_classes, read_split
+
+    bundle = Path(bundle)
+    config = json.loads((bundle / "metrics.json").read_text(encoding="utf-8"))["config"]
+    classes = read_classes(Path(data_root) / "classes.csv")
+    excluded = set(config.get("exclude_fine_ids", []))
+    photos = [e for e in read_split(Path(data_root) / config["train_split"], classes)
+              if e.fine_id not in excluded and "Iconic" not in e.path.name]
+    calibration = calibration_entries(photos, config["calibration_per_class"], config["seed"])
+    pre = Preprocessing.load(bundle / "preprocessing.json")
+    return quantize_int8(bundle / "model.onnx", bundle / out_name, calibration, pre,
+                         reduce_range=reduce_range, weight_type=weight_type)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Re-make a bundle's INT8 QDQ model from its model.onnx (the bundle step's "
+                    "calibration). To export from a run's checkpoint, use "
+                    "`python -m cartsense_training.train --bundle-only --out RUN --bundle DIR`.")
+    parser.add_argument("--bundle", required=True, type=Path, help="bundle folder")
+    parser.add_argument("--data", type=Path, help="dataset folder (default: the one in "
+                        "the bundle's metrics.json)")
+    parser.add_argument("--out-name", default="model.int8.onnx",
+                        help="file name inside the bundle (evaluate with --model NAME)")
+    parser.add_argument("--no-reduce-range", action="store_true",
+                        help="8-bit weights (saturates on x86 without VNNI)")
+    parser.add_argument("--weight-type", choices=("int8", "uint8"), default="int8")
+    args = parser.parse_args(argv)
+    if args.data is None:
+        import json
+
+        metrics = json.loads((args.bundle / "metrics.json").read_text(encoding="utf-8"))
+        args.data = Path(metrics["config"]["data_root"])
+    path = requantize_bundle(args.bundle, args.data, args.out_name,
+                             reduce_range=not args.no_reduce_range, weight_type=args.weight_type)
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

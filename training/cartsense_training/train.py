@@ -343,15 +343,19 @@ def fit(cfg: TrainConfig, log=print) -> tuple[Recognizer, TrainData, list]:
     return model.eval(), data, history
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
+    """The run's config from the command line (no side effects)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny run on data/grocery-store-mini")
     parser.add_argument("--data", help="dataset folder (default: ../shared/data/grocery-store)")
-    parser.add_argument("--out", help="run folder for checkpoints and logs")
+    parser.add_argument("--out", help="run folder for checkpoints, logs and the bundle "
+                                      "(default training/runs/<recipe>)")
     parser.add_argument("--recipe", choices=("v1", "v2"), default="v2",
                         help="training recipe (default v2; v1 is what models/recognizer/v1 used)")
     parser.add_argument("--bundle",
-                        help="bundle folder to write (default models/recognizer/<recipe>)")
+                        help="bundle folder to write (default: <run folder>/bundle); shipping "
+                             "is this explicit step: --bundle-only --out RUN --bundle "
+                             "models/recognizer/<version>")
     parser.add_argument("--no-bundle", action="store_true")
     parser.add_argument("--bundle-only", action="store_true",
                         help="skip training: write the bundle from the run's last checkpoint")
@@ -366,8 +370,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         cfg = smoke_config(args.out or str(REPO / "training" / "runs" / "smoke"))
     else:
+        # A run never writes into models/recognizer unasked: the C++ side loads the newest
+        # bundle there (FindNewestBundle), so a run's bundle stays in its run folder
+        # (git-ignored) until it is shipped with an explicit --bundle.
         make = v1_config if args.recipe == "v1" else TrainConfig
-        cfg = make(bundle_dir=str(REPO / "models" / "recognizer" / args.recipe))
+        out_dir = args.out or str(REPO / "training" / "runs" / args.recipe)
+        cfg = make(out_dir=out_dir, bundle_dir=str(Path(out_dir) / "bundle"))
     if args.data:
         cfg.data_root = args.data
     if args.out:
@@ -387,6 +395,11 @@ def main(argv: list[str] | None = None) -> int:
         cfg.seed = args.seed
     if args.exclude:
         cfg.exclude_fine_ids = [int(x) for x in args.exclude.split(",")]
+    return cfg, args
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg, args = parse_args(argv)
     if not (Path(cfg.data_root) / "classes.csv").is_file():
         print(f"dataset not found at {cfg.data_root} (classes.csv missing)", file=sys.stderr)
         return 2
