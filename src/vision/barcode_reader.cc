@@ -22,6 +22,7 @@
 #include "core/gtin.h"
 #include "core/text.h"
 #include "session/session_format.h"
+#include "vision/grey_image.h"
 
 namespace cartsense::vision {
 namespace {
@@ -58,30 +59,6 @@ BarcodeFormat FromZxing(ZXing::BarcodeFormat format) {
     default:
       return BarcodeFormat::kOther;
   }
-}
-
-Result<cv::Mat> ToGrey(const cv::Mat& image) {
-  if (image.empty()) return InvalidArgumentError("image is empty");
-  if (image.depth() != CV_8U) {
-    return InvalidArgumentError("image has pixel depth " + std::to_string(image.depth()) +
-                                ", expected 8-bit");
-  }
-  cv::Mat grey;
-  switch (image.channels()) {
-    case 1:
-      grey = image;
-      break;
-    case 3:
-      cv::cvtColor(image, grey, cv::COLOR_BGR2GRAY);
-      break;
-    case 4:
-      cv::cvtColor(image, grey, cv::COLOR_BGRA2GRAY);
-      break;
-    default:
-      return InvalidArgumentError("image has " + std::to_string(image.channels()) +
-                                  " channels, expected 1, 3 or 4");
-  }
-  return grey;
 }
 
 // One zxing call on an 8-bit grey image, for at most one symbol: Debian's zxing-cpp 1.4 is built
@@ -402,7 +379,7 @@ std::vector<BarcodeCandidate> BarcodeReader::FindCandidates(const cv::Mat& grey)
 }
 
 Result<std::vector<BarcodeRead>> BarcodeReader::Read(const cv::Mat& image) const {
-  CS_ASSIGN_OR_RETURN(const cv::Mat grey, ToGrey(image));
+  CS_ASSIGN_OR_RETURN(const cv::Mat grey, ToGrey8(image));
   std::vector<BarcodeRead> reads;
 
   if (params_.try_whole_image) {
@@ -540,7 +517,7 @@ Result<cv::Mat> LoadBarcodePhoto(const std::string& path) {
 }
 
 Result<std::vector<BarcodeRead>> ReadWithZxingOnly(const cv::Mat& image, bool try_harder) {
-  CS_ASSIGN_OR_RETURN(const cv::Mat grey, ToGrey(image));
+  CS_ASSIGN_OR_RETURN(const cv::Mat grey, ToGrey8(image));
   ZXing::DecodeHints hints;
   hints.setFormats(kRetailFormats)
       .setTryHarder(try_harder)

@@ -12,6 +12,8 @@
 #include <opencv2/calib3d.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "vision/grey_image.h"
+
 namespace cartsense::vision {
 namespace {
 
@@ -59,26 +61,6 @@ std::string Mm(double value) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.2f mm", value);
   return text;
-}
-
-Result<cv::Mat> ToGrey(const cv::Mat& image) {
-  if (image.empty()) return InvalidArgumentError("empty image");
-  if (image.depth() != CV_8U) return InvalidArgumentError("expected an 8-bit image");
-  cv::Mat grey;
-  switch (image.channels()) {
-    case 1:
-      grey = image;
-      break;
-    case 3:
-      cv::cvtColor(image, grey, cv::COLOR_BGR2GRAY);
-      break;
-    case 4:
-      cv::cvtColor(image, grey, cv::COLOR_BGRA2GRAY);
-      break;
-    default:
-      return InvalidArgumentError("expected a grey, BGR or BGRA image");
-  }
-  return grey;
 }
 
 struct CameraMatrices {
@@ -240,7 +222,7 @@ Result<cv::Mat> FloorCalibrator::DrawBoard(int square_px, int margin_px) const {
 
 Result<FloorCalibration> FloorCalibrator::Calibrate(
     const cv::Mat& image, const std::optional<session::CameraIntrinsics>& intrinsics) const {
-  CS_ASSIGN_OR_RETURN(const cv::Mat grey, ToGrey(image));
+  CS_ASSIGN_OR_RETURN(const cv::Mat grey, ToGrey8(image));
   CS_ASSIGN_OR_RETURN(const CameraMatrices camera, MakeCameraMatrices(intrinsics));
 
   // Markers. Corner refinement of the markers is left off: the chessboard corners, which the
