@@ -420,7 +420,7 @@ def _enrollment_section(folder: Path) -> list[str]:
         f"enrolled products: **{e['open_set_auroc']:.3f}**. At the threshold that keeps 95% of "
         f"known photos, {_pct(e['unknown_rejected_at_95_known'])} of unknown photos are "
         "rejected.",
-    ]
+    ] + ([f"- {e['note']}"] if e.get("note") else [])
 
 
 def _open_set_section(folder: Path) -> list[str]:

@@ -77,7 +77,7 @@ def quantize_int8(fp32_path: Path, int8_path: Path, calibration: Sequence[SplitE
                   pre: Preprocessing, reduce_range: bool = True, weight_type: str = "int8") -> Path:
     """QDQ INT8 model of `fp32_path`, calibrated (MinMax) on `calibration`.
 
-    reduce_range=True quantizes weights to 7 bits ([-64, 63]). On x86 CPUs without VNNI
+    reduce_range=True quantizes weights to 7 bits ([-64, 64]). On x86 CPUs without VNNI
     (AVX2, plain AVX-512; this machine is one) onnxruntime multiplies u8 activations by s8
     weights with vpmaddubsw, whose int16 sums of two products saturate when both weights are
     large; 7-bit weights keep every pair sum in range. onnxruntime's quantization docs
