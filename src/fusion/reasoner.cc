@@ -87,6 +87,8 @@ ConfigSchema ReasonerParams::Schema() {
   probability("unknown_item_prior_probability", d.unknown_item_prior_probability);
   probability("scan_trust_probability", d.scan_trust_probability);
   probability("vision_floor_probability", d.vision_floor_probability);
+  probability("vision_error_probability", d.vision_error_probability);
+  probability("scan_left_out_probability", d.scan_left_out_probability);
   probability("vision_outside_topk_max_probability", d.vision_outside_topk_max_probability);
   probability("add_probability_min", d.add_probability_min);
   probability("ticket_switch_probability_min", d.ticket_switch_probability_min);
@@ -129,7 +131,7 @@ Result<ReasonerParams> ReasonerParams::FromConfig(Config& config) {
     CS_ASSIGN_OR_RETURN(const double value, config.GetDouble(key));
     *field = std::llround(value);
   }
-  const std::array<std::pair<const char*, double*>, 25> numbers = {{
+  const std::array<std::pair<const char*, double*>, 27> numbers = {{
       {"vision_dedup_distance_mm", &p.vision_dedup_distance_mm},
       {"produce_bag_tare_g", &p.produce_bag_tare_g},
       {"min_weighed_net_g", &p.min_weighed_net_g},
@@ -145,6 +147,8 @@ Result<ReasonerParams> ReasonerParams::FromConfig(Config& config) {
       {"unknown_item_prior_probability_ratio", &p.unknown_item_prior_probability},
       {"scan_trust_probability_ratio", &p.scan_trust_probability},
       {"vision_floor_probability_ratio", &p.vision_floor_probability},
+      {"vision_error_probability_ratio", &p.vision_error_probability},
+      {"scan_left_out_probability_ratio", &p.scan_left_out_probability},
       {"vision_outside_topk_max_probability_ratio", &p.vision_outside_topk_max_probability},
       {"add_probability_min_ratio", &p.add_probability_min},
       {"ticket_switch_probability_min_ratio", &p.ticket_switch_probability_min},
@@ -208,6 +212,8 @@ Status ReasonerParams::Validate() const {
       unit_interval(unknown_item_prior_probability, "unknown_item_prior_probability"));
   CS_RETURN_IF_ERROR(unit_interval(scan_trust_probability, "scan_trust_probability"));
   CS_RETURN_IF_ERROR(unit_interval(vision_floor_probability, "vision_floor_probability"));
+  CS_RETURN_IF_ERROR(unit_interval(vision_error_probability, "vision_error_probability"));
+  CS_RETURN_IF_ERROR(unit_interval(scan_left_out_probability, "scan_left_out_probability"));
   CS_RETURN_IF_ERROR(
       unit_interval(vision_outside_topk_max_probability, "vision_outside_topk_max_probability"));
   CS_RETURN_IF_ERROR(unit_interval(add_probability_min, "add_probability_min"));
@@ -463,6 +469,9 @@ class Reasoner::Impl {
     bool cancelled = false;
     bool unscanned_flagged = false;
     std::string decided_product;  // additions: what was billed ("" own item or undecided)
+    // A multi-drop's unscanned remainder: the drop (placement id) whose scans were billed; this
+    // placement holds the weight they do not explain.
+    int64_t remainder_of = 0;
   };
 
   struct OpenPrompt {
@@ -709,25 +718,31 @@ class Reasoner::Impl {
     return false;
   }
 
-  // Vision's probability of each product (and of "not in the catalogue") for a combination:
-  // its combined probability; a product outside every view's top-k gets the smallest one times
-  // missing_product_factor (as CombineViews does for a product missing from one view), at most
-  // vision_outside_topk_max_probability (a short top-k says little about the rest); never below
-  // vision_floor_probability (vision is sometimes plainly wrong).
+  // Vision's likelihood of each hypothesis for a combination. The views' distribution q: a
+  // product's combined probability × (1 − p_nic); a product outside every view's top-k gets the
+  // smallest one times missing_product_factor (as CombineViews does for a product missing from
+  // one view), at most vision_outside_topk_max_probability (a short top-k says little about the
+  // rest); "unknown" gets p_nic. The recognizer is often plainly wrong on basket crops, so the
+  // likelihood is a mixture (label noise): (1 − ε) q + ε / (products + 1), ε =
+  // vision_error_probability; never below vision_floor_probability.
   double LogVision(const catalog::Product* product, const CombinedViews& views) const {
     const double nic = std::clamp(views.not_in_catalogue_probability, 0.0, 1.0);
-    const double floor = params_.vision_floor_probability;
-    if (product == nullptr) return std::log(std::max(nic, floor));
+    const double error = params_.vision_error_probability;
+    const double uniform = 1.0 / static_cast<double>(catalogue_->products().size() + 1);
+    const auto mixed = [&](double q) {
+      return std::log(
+          std::max((1 - error) * q + error * uniform, params_.vision_floor_probability));
+    };
+    if (product == nullptr) return mixed(nic);
     double smallest = 1;
     for (const ProductProbability& pp : views.products) {
-      if (pp.product_id == product->id)
-        return std::log(std::max((1 - nic) * pp.probability, floor));
+      if (pp.product_id == product->id) return mixed((1 - nic) * pp.probability);
       smallest = std::min(smallest, pp.probability);
     }
     if (views.products.empty()) smallest = 0;
     const double outside = std::min(smallest * params_.views.missing_product_factor,
                                     params_.vision_outside_topk_max_probability);
-    return std::log(std::max((1 - nic) * outside, floor));
+    return mixed((1 - nic) * outside);
   }
 
   std::vector<Hypothesis> Posterior(const PosteriorInput& in) const {
@@ -921,12 +936,6 @@ class Reasoner::Impl {
                   double amount_sigma_g, double probability,
                   const std::vector<std::string>& evidence, ReasonerOutput* out) {
     units = std::max(units, 1);
-    BasketAction action;
-    action.kind = BasketActionKind::kAdd;
-    action.product_id = product.id;
-    action.probability = std::clamp(probability, 0.0, 1.0);
-    action.evidence_ids = evidence;
-    action.event_time = now_;
     Item item;
     item.view.product_id = product.id;
     item.view.floor_mm = p.position;
@@ -937,46 +946,41 @@ class Reasoner::Impl {
       const double net = amount_g - params_.produce_bag_tare_g;
       const bool below = p.has_weight && p.event.below_min_capacity;
       if (amount_g > 0 && !below && net >= params_.min_weighed_net_g) {
-        action.priced_by = PricedBy::kWeight;
-        action.quantity = units;
-        action.net_weight_g = net;
-        action.net_weight_sigma_g = amount_sigma_g;
-        action.unit_price_minor = product.price_minor;
+        item.view.priced_by = PricedBy::kWeight;
         item.view.net_weight_g = net;
+        item.unit_price_minor = product.price_minor;
       } else {
         // Below the scale's minimum capacity (or not weighed): by the piece.
-        action.priced_by = PricedBy::kUnit;
-        action.quantity = units;
-        action.unit_price_minor = PiecePriceMinor(product.price_minor, product.unit_mass_g);
+        item.view.priced_by = PricedBy::kUnit;
+        item.unit_price_minor = PiecePriceMinor(product.price_minor, product.unit_mass_g);
       }
-      item.view.priced_by = action.priced_by;
       item.view.quantity = units;
       item.view.measured_g = amount_g;
       item.view.measured_sigma_g = amount_sigma_g;
       item.view.item_id = ++item_count_;
-      item.unit_price_minor = action.unit_price_minor;
       p.item_ids.push_back(item.view.item_id);
       items_.push_back(item);
+      out->actions.push_back(ActionForItem(item, BasketActionKind::kAdd, probability, evidence));
     } else {
-      action.priced_by = PricedBy::kUnit;
+      // One item per unit, each remembering its share of the weight (for removals); one action
+      // for all of them.
+      item.view.priced_by = PricedBy::kUnit;
+      item.view.quantity = 1;
+      item.view.measured_g = amount_g > 0 ? amount_g / units : 0;
+      item.view.measured_sigma_g =
+          amount_g > 0 ? std::hypot(amount_sigma_g / units, ProductSigma(product)) : 0;
+      item.unit_price_minor = product.price_minor;
+      BasketAction action = ActionForItem(item, BasketActionKind::kAdd, probability, evidence);
       action.quantity = units;
-      action.unit_price_minor = product.price_minor;
-      // One item per unit, each remembering its share of the weight (for removals).
       for (int u = 0; u < units; ++u) {
         Item unit = item;
-        unit.view.priced_by = PricedBy::kUnit;
-        unit.view.quantity = 1;
-        unit.view.measured_g = amount_g > 0 ? amount_g / units : 0;
-        unit.view.measured_sigma_g =
-            amount_g > 0 ? std::hypot(amount_sigma_g / units, ProductSigma(product)) : 0;
         unit.view.item_id = ++item_count_;
-        unit.unit_price_minor = product.price_minor;
         p.item_ids.push_back(unit.view.item_id);
         items_.push_back(unit);
       }
+      out->actions.push_back(std::move(action));
     }
     p.decided_product = product.id;
-    out->actions.push_back(std::move(action));
   }
 
   void AddOwnItem(Placement& p, const std::string& message, double probability,
@@ -1011,8 +1015,16 @@ class Reasoner::Impl {
     item.present = false;
     item.removed_t = now_;
     if (item.view.own_item) return;
+    out->actions.push_back(
+        ActionForItem(item, BasketActionKind::kRemove, probability, std::move(evidence)));
+  }
+
+  // The basket action that adds or removes `item` as the reasoner holds it (product, pricing,
+  // quantity, net weight for produce by weight), stamped now.
+  BasketAction ActionForItem(const Item& item, BasketActionKind kind, double probability,
+                             std::vector<std::string> evidence) const {
     BasketAction action;
-    action.kind = BasketActionKind::kRemove;
+    action.kind = kind;
     action.product_id = item.view.product_id;
     action.priced_by = item.view.priced_by;
     action.quantity = item.view.quantity;
@@ -1024,7 +1036,7 @@ class Reasoner::Impl {
     action.probability = std::clamp(probability, 0.0, 1.0);
     action.evidence_ids = std::move(evidence);
     action.event_time = now_;
-    out->actions.push_back(std::move(action));
+    return action;
   }
 
   // Undoes what placement p put in the basket (a correction or a transient).
@@ -1257,7 +1269,12 @@ class Reasoner::Impl {
       if (subsets[i].log_score > subsets[best].log_score) best = i;
     }
     const Subset& chosen = subsets[best];
-    if (std::abs(chosen.z) > params_.weight_match_sigma) return false;
+    if (std::abs(chosen.z) > params_.weight_match_sigma) {
+      // A drop with two or more scanned items and something more is billed at once; one scan
+      // and a heavier drop may as well be a ticket switch, so that waits for the views
+      // (DecideAddition).
+      return FastPathWithRemainder(p, open, /*min_scans=*/2, out);
+    }
     // Other subsets with the same products are the same basket: their mass counts for it.
     std::vector<std::string> chosen_products;
     for (std::size_t m : chosen.members) chosen_products.push_back(open[m]->product_id);
@@ -1299,6 +1316,128 @@ class Reasoner::Impl {
     p.stage = VisionActive() && chosen.members.size() == 1 ? Stage::kWatch : Stage::kDone;
     p.deadline = p.t_settle + Duration::Milliseconds(params_.vision_wait_ms);
     if (p.stage == Stage::kWatch && VisionComplete(p)) Watch(p, out);
+    return true;
+  }
+
+  // log Σ_h prior(h) × weight(amount | h): how plausible `amount_g` is as the weight of one thing
+  // placed, whatever it is.
+  double LogOneItemWeight(double amount_g, double sigma_g) const {
+    const auto& products = catalogue_->products();
+    const double n = static_cast<double>(products.size());
+    const double log_product_prior = std::log((1 - params_.unknown_item_prior_probability) / n);
+    double total = std::log(params_.unknown_item_prior_probability) +
+                   LogWeightLikelihood(nullptr, amount_g, sigma_g).first;
+    for (const catalog::Product& product : products) {
+      total = LogSumExp(total,
+                        log_product_prior + LogWeightLikelihood(&product, amount_g, sigma_g).first);
+    }
+    return total;
+  }
+
+  // A drop heavier than every explanation by the open scans alone: some scanned items and one
+  // thing more (a multi-drop with produce, or an unscanned item). Options: subsets S of the open
+  // scans, scored by scan_left_out_probability per open scan not in S × the plausibility of the
+  // remainder Δg − Σ m_S as one item; against them, "none of the scans is in this drop". A best S
+  // (summed over subsets naming the same products) ≥ add_probability_min is billed at once and
+  // the remainder becomes a placement of its own, decided like any unscanned placement (vision,
+  // the screen, a scan, a prompt).
+  bool FastPathWithRemainder(Placement& p, const std::vector<OpenScan*>& open,
+                             std::size_t min_scans, ReasonerOutput* out) {
+    struct Option {
+      std::vector<std::size_t> members;
+      std::string key;
+      double remainder_g = 0;
+      double sigma_g = 0;
+      double log_score = kLogTiny;
+    };
+    const std::size_t n = open.size();
+    const double log_left_out = std::log(params_.scan_left_out_probability);
+    std::vector<Option> options;
+    const auto consider = [&](std::vector<std::size_t> members) {
+      double mean = 0;
+      double var = p.sigma_g * p.sigma_g;
+      std::vector<std::string> ids;
+      for (std::size_t m : members) {
+        const catalog::Product& product = *catalogue_->FindById(open[m]->product_id);
+        if (product.sold_by == catalog::SoldBy::kWeight) return;
+        mean += product.unit_mass_g;
+        var += ProductSigma(product) * ProductSigma(product);
+        ids.push_back(product.id);
+      }
+      Option o;
+      o.sigma_g = std::sqrt(var);
+      o.remainder_g = p.amount_g - mean;
+      if (o.remainder_g <
+          std::max(params_.ignore_below_g, params_.weight_match_sigma * o.sigma_g)) {
+        return;
+      }
+      std::sort(ids.begin(), ids.end());
+      for (const std::string& id : ids) o.key += id + ";";
+      o.log_score = static_cast<double>(n - members.size()) * log_left_out +
+                    LogOneItemWeight(o.remainder_g, o.sigma_g);
+      o.members = std::move(members);
+      options.push_back(std::move(o));
+    };
+    for (std::size_t a = 0; a < n; ++a) {
+      consider({a});
+      for (std::size_t b = a + 1; b < n; ++b) {
+        consider({a, b});
+        for (std::size_t c = b + 1; c < n; ++c) consider({a, b, c});
+      }
+    }
+    if (options.empty()) return false;
+    double total = static_cast<double>(n) * log_left_out + LogOneItemWeight(p.amount_g, p.sigma_g);
+    std::map<std::string, double> by_key;
+    std::size_t best = 0;
+    for (std::size_t i = 0; i < options.size(); ++i) {
+      total = LogSumExp(total, options[i].log_score);
+      auto [it, inserted] = by_key.try_emplace(options[i].key, kLogTiny);
+      it->second = LogSumExp(it->second, options[i].log_score);
+      if (options[i].log_score > options[best].log_score) best = i;
+    }
+    const Option& chosen = options[best];
+    const double probability =
+        std::exp(by_key.at(chosen.key) - total) * params_.scan_trust_probability;
+    if (probability < params_.add_probability_min || chosen.members.size() < min_scans) {
+      return false;
+    }
+    std::vector<std::string> chosen_products;
+    for (std::size_t m : chosen.members) {
+      Consume(p, *open[m]);
+      chosen_products.push_back(open[m]->product_id);
+    }
+    std::sort(chosen_products.begin(), chosen_products.end());
+    std::size_t i = 0;
+    while (i < chosen_products.size()) {
+      std::size_t j = i;
+      while (j < chosen_products.size() && chosen_products[j] == chosen_products[i]) ++j;
+      const catalog::Product& product = *catalogue_->FindById(chosen_products[i]);
+      const int units = static_cast<int>(j - i);
+      AddProduct(p, product, units, units * product.unit_mass_g, ProductSigma(product), probability,
+                 EvidenceOf(p), out);
+      i = j;
+    }
+    p.decided_product.clear();
+    p.stage = Stage::kDone;
+    // The remainder: one more thing, not scanned.
+    const double remainder_g = chosen.remainder_g;
+    const double remainder_sigma_g = chosen.sigma_g;
+    const int64_t drop_id = p.id;
+    Placement& rest = NewPlacement(+1, p.t_start, p.t_settle);
+    const Placement& drop = placements_.at(drop_id);
+    rest.has_weight = true;
+    rest.event = drop.event;
+    rest.event.delta_g = remainder_g;
+    rest.event.below_min_capacity = remainder_g < params_.min_weighed_net_g;
+    rest.amount_g = remainder_g;
+    rest.sigma_g = remainder_sigma_g;
+    rest.position = drop.position;
+    rest.evidence_ids = drop.evidence_ids;
+    rest.remainder_of = drop_id;
+    rest.stage = Stage::kWaitVision;
+    rest.deadline =
+        rest.t_settle + Duration::Milliseconds(VisionActive() ? params_.vision_wait_ms : 0);
+    if (VisionComplete(rest)) FinishVision(rest, out);
     return true;
   }
 
@@ -1382,23 +1521,34 @@ class Reasoner::Impl {
                  EvidenceOf(p), out);
       return;
     }
-    // An item not in the catalogue, or the shopper's own (bag, phone). Loose produce the
-    // cameras do not know well looks the same until the shopper picks it on the screen, so an
-    // unscanned placement first waits for that choice (PromptForChoice decides after the wait).
-    if (best.product == nullptr && best.probability >= params_.unknown_probability_min &&
-        open.empty() && !p.choice_attached && p.stage == Stage::kWaitVision) {
-      p.stage = Stage::kWaitChoice;
-      p.deadline = p.t_settle + Duration::Milliseconds(params_.produce_choice_wait_ms);
-      if (p.deadline <= now_) PromptForChoice(p, out);
-      return;
+    // Scans open, none explains the weight and no single product is sure: a multi-drop of
+    // scanned items and something more (a ticket switch would name one product that explains
+    // the whole weight).
+    if (!open.empty() && p.has_weight && p.remainder_of == 0 &&
+        (best.product == nullptr || best.probability < params_.add_probability_min)) {
+      std::vector<OpenScan*> recent = open;
+      if (recent.size() > 6) recent.erase(recent.begin(), recent.end() - 6);
+      if (FastPathWithRemainder(p, recent, /*min_scans=*/1, out)) return;
     }
+    // Looks like nothing the store sells: loose produce the cameras do not know well looks the
+    // same until the shopper picks it on the screen (or scans what was placed), so the placement
+    // waits for that until produce_choice_wait_ms after the settle; PromptForChoice decides
+    // after the wait (whatever scans are open). A multi-drop's remainder is never taken for an
+    // own item without asking: it came in with the shop's items.
+    const bool can_wait = !p.choice_attached && p.stage == Stage::kWaitVision;
     if (best.product == nullptr && best.probability >= params_.unknown_probability_min) {
-      p.stage = Stage::kDone;
-      AddOwnItem(p,
-                 "an item not in the catalogue (or the shopper's own) was put in" +
-                     (p.has_weight ? ": " + FormatGrams(p.amount_g) : std::string()),
-                 best.probability, EvidenceOf(p), true, out);
-      return;
+      if (can_wait) {
+        WaitForChoice(p, out);
+        return;
+      }
+      if (p.remainder_of == 0) {
+        p.stage = Stage::kDone;
+        AddOwnItem(p,
+                   "an item not in the catalogue (or the shopper's own) was put in" +
+                       (p.has_weight ? ": " + FormatGrams(p.amount_g) : std::string()),
+                   best.probability, EvidenceOf(p), true, out);
+        return;
+      }
     }
     // Scanned one thing, placed another: a possible ticket switch.
     if (!open.empty() && 1 - p_scanned >= params_.ticket_switch_probability_min &&
@@ -1431,18 +1581,35 @@ class Reasoner::Impl {
       MaybeFlagUnscanned(p, *best.product, best.probability, out);
       return;
     }
-    // Not sure: loose produce is picked on the screen (wait for it), anything else is asked.
+    // Not sure: unless it is most likely a packaged product (which is scanned, not picked on the
+    // screen), wait for the shopper's choice; then ask.
+    if (can_wait && PackagedShare(hs) < 0.5) {
+      WaitForChoice(p, out);
+      return;
+    }
+    AskWhatWasPlaced(p, hs, LooseShare(hs), out);
+  }
+
+  static double PackagedShare(const std::vector<Hypothesis>& hs) {
+    double p_packaged = 0;
+    for (const Hypothesis& h : hs) {
+      if (h.product && !IsLoose(*h.product)) p_packaged += h.probability;
+    }
+    return p_packaged;
+  }
+
+  static double LooseShare(const std::vector<Hypothesis>& hs) {
     double p_loose = 0;
     for (const Hypothesis& h : hs) {
       if (h.product && IsLoose(*h.product)) p_loose += h.probability;
     }
-    if (p_loose >= 0.5 && !p.choice_attached && p.stage == Stage::kWaitVision) {
-      p.stage = Stage::kWaitChoice;
-      p.deadline = p.t_settle + Duration::Milliseconds(params_.produce_choice_wait_ms);
-      if (p.deadline <= now_) PromptForChoice(p, out);
-      return;
-    }
-    AskWhatWasPlaced(p, hs, p_loose, out);
+    return p_loose;
+  }
+
+  void WaitForChoice(Placement& p, ReasonerOutput* out) {
+    p.stage = Stage::kWaitChoice;
+    p.deadline = p.t_settle + Duration::Milliseconds(params_.produce_choice_wait_ms);
+    if (p.deadline <= now_) PromptForChoice(p, out);
   }
 
   void AskWhatWasPlaced(Placement& p, const std::vector<Hypothesis>& hs, double p_loose,
@@ -1469,9 +1636,10 @@ class Reasoner::Impl {
     }
     if (p.views && p.views->views > 0) in.views = &*p.views;
     const std::vector<Hypothesis> hs = Posterior(in);
+    // No choice came and the item still looks like nothing the store sells. A multi-drop's
+    // remainder is asked about instead: it came in with the shop's items.
     if (hs.front().product == nullptr &&
-        hs.front().probability >= params_.unknown_probability_min) {
-      // No choice came and the item still looks like nothing the store sells.
+        hs.front().probability >= params_.unknown_probability_min && p.remainder_of == 0) {
       p.stage = Stage::kDone;
       AddOwnItem(p,
                  "an item not in the catalogue (or the shopper's own) was put in" +
@@ -1479,11 +1647,7 @@ class Reasoner::Impl {
                  hs.front().probability, EvidenceOf(p), true, out);
       return;
     }
-    double p_loose = 0;
-    for (const Hypothesis& h : hs) {
-      if (h.product && IsLoose(*h.product)) p_loose += h.probability;
-    }
-    AskWhatWasPlaced(p, hs, p_loose, out);
+    AskWhatWasPlaced(p, hs, LooseShare(hs), out);
   }
 
   void MaybeFlagUnscanned(Placement& p, const catalog::Product& product, double probability,
@@ -1553,21 +1717,10 @@ class Reasoner::Impl {
         item.added_t = now_;
         item.evidence_ids = {weight_id};
         if (!item.view.own_item) {
-          BasketAction action;
-          action.kind = BasketActionKind::kAdd;
-          action.product_id = item.view.product_id;
-          action.priced_by = item.view.priced_by;
-          action.quantity = item.view.quantity;
-          if (item.view.priced_by == PricedBy::kWeight) {
-            action.net_weight_g = item.view.net_weight_g;
-            action.net_weight_sigma_g = item.view.measured_sigma_g;
-          }
-          action.unit_price_minor = item.unit_price_minor;
-          action.probability = 0.9;
-          action.evidence_ids = {weight_id};
-          for (const std::string& id : q.evidence_ids) action.evidence_ids.push_back(id);
-          action.event_time = now_;
-          out->actions.push_back(std::move(action));
+          std::vector<std::string> evidence = {weight_id};
+          for (const std::string& id : q.evidence_ids) evidence.push_back(id);
+          out->actions.push_back(
+              ActionForItem(item, BasketActionKind::kAdd, 0.9, std::move(evidence)));
         }
         items_.push_back(std::move(item));
       }
@@ -1917,6 +2070,30 @@ class Reasoner::Impl {
   void ResolveAddition(Placement& p, const catalog::Product& product, int units, double probability,
                        ReasonerOutput* out) {
     ClosePrompt(p.prompt_id);
+    // A drop's remainder named as a unit product whose weight is the whole drop, not the
+    // remainder: one item was placed and the scans billed for it were for something else.
+    if (const auto drop_it = placements_.find(p.remainder_of);
+        p.remainder_of != 0 && drop_it != placements_.end() &&
+        product.sold_by != catalog::SoldBy::kWeight &&
+        !WeightSupports(product, 0, p.amount_g, p.sigma_g) &&
+        WeightSupports(product, 0, drop_it->second.amount_g, drop_it->second.sigma_g)) {
+      Placement& drop = drop_it->second;
+      std::string scanned;
+      for (const std::string& id : EvidenceOf(drop)) {
+        if (id.rfind("scan:", 0) == 0) scanned += (scanned.empty() ? "" : ", ") + id;
+      }
+      Flag(AuditFlagKind::kTicketSwitch, product.id,
+           "scanned (" + scanned + ") but the item placed (" + FormatGrams(drop.amount_g) +
+               ") is " + product.name,
+           probability * params_.scan_trust_probability, EvidenceOf(drop), out);
+      UndoPlacement(drop, probability, EvidenceOf(drop), out);
+      p.remainder_of = 0;
+      p.amount_g = drop.amount_g;
+      p.sigma_g = drop.sigma_g;
+      p.event = drop.event;
+      p.scan_numbers = drop.scan_numbers;  // the switch is flagged; not "unscanned"
+      units = LogWeightLikelihood(&product, p.amount_g, p.sigma_g).second;
+    }
     if (p.decided_product == product.id && !p.item_ids.empty()) {
       // Confirmed. Produce by the piece: bill the pieces the shopper counted.
       const Item* first = FindItemConst(p.item_ids.front());

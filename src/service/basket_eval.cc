@@ -1,9 +1,11 @@
 #include "service/basket_eval.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -155,8 +157,8 @@ UnitTally CompareBaskets(const basket::Basket& billed, const SessionTruth& truth
 SimulatedShopper::SimulatedShopper(const SessionTruth& truth, int64_t answer_delay_ms)
     : truth_(truth), answer_delay_ms_(answer_delay_ms) {}
 
-ShopperAction SimulatedShopper::Answer(const ShopperPrompt& prompt,
-                                       const basket::Basket& billed) const {
+ShopperAction SimulatedShopper::Answer(const ShopperPrompt& prompt, const basket::Basket& billed,
+                                       std::optional<Timestamp> about) const {
   ShopperAction answer;
   answer.t = AtMs(prompt.event_time, answer_delay_ms_);
   answer.kind = ShopperAction::Kind::kAnswerPrompt;
@@ -165,9 +167,10 @@ ShopperAction SimulatedShopper::Answer(const ShopperPrompt& prompt,
   const bool about_removal = prompt.kind == PromptKind::kConfirmRemoval;
   if (prompt.kind == PromptKind::kPlaceScannedItem) return answer;
   // The latest place (or remove) the prompt can be about: the hand touched before the prompt.
+  const Timestamp until = about.value_or(prompt.event_time);
   const TruthEvent* latest = nullptr;
   for (const TruthEvent& event : truth_.events) {
-    if (event.t > prompt.event_time) break;
+    if (event.t > until) break;
     if (event.kind == (about_removal ? "remove" : "place")) latest = &event;
   }
   if (latest == nullptr) return answer;
@@ -186,9 +189,13 @@ ShopperAction SimulatedShopper::Answer(const ShopperPrompt& prompt,
         billed_units += line->quantity;
       }
     }
+    // What the shopper had put in (less taken out) of it up to then.
     int64_t true_units = 0;
-    for (const TruthLine& line : truth_.final_basket) {
-      if (line.product_id == event.product_id) true_units += line.quantity;
+    for (const TruthEvent& e : truth_.events) {
+      if (e.t > until) break;
+      if (e.product_id != event.product_id) continue;
+      if (e.kind == "place") true_units += e.pieces;
+      if (e.kind == "remove") true_units -= 1;
     }
     const int64_t deficit = about_removal ? billed_units - true_units : true_units - billed_units;
     if (deficit > best_deficit) {
@@ -267,6 +274,7 @@ Result<SessionRun> RunSession(const SessionEvidence& evidence, const SessionTrut
   std::vector<ShopperPrompt> prompts;
   std::vector<AuditFlag> flags;
   std::multimap<Timestamp, ShopperAction> answers;  // pending, by time (stable for ties)
+  std::vector<Timestamp> weight_settles;            // of the weight events delivered, in order
   std::string mode = reasoner->ModeDescription();
 
   const auto take = [&](Timestamp t, Result<fusion::ReasonerOutput> output,
@@ -282,7 +290,19 @@ Result<SessionRun> RunSession(const SessionEvidence& evidence, const SessionTrut
       actions.push_back(std::move(action));
     }
     for (ShopperPrompt& prompt : output->prompts) {
-      ShopperAction answer = shopper.Answer(prompt, run.basket);
+      // The placement the prompt is about: the weight event it names.
+      std::optional<Timestamp> about;
+      for (const std::string& id : prompt.evidence_ids) {
+        if (id.rfind("weight:", 0) != 0) continue;
+        std::size_t n = 0;
+        const char* digits = id.c_str() + 7;
+        const auto parsed = std::from_chars(digits, id.c_str() + id.size(), n);
+        if (parsed.ec == std::errc() && n >= 1 && n <= weight_settles.size()) {
+          about = weight_settles[n - 1];
+        }
+        break;
+      }
+      ShopperAction answer = shopper.Answer(prompt, run.basket, about);
       if (observer != nullptr) observer->OnPrompt(prompt, answer);
       answers.emplace(answer.t, std::move(answer));
       prompts.push_back(std::move(prompt));
@@ -345,6 +365,7 @@ Result<SessionRun> RunSession(const SessionEvidence& evidence, const SessionTrut
       case Kind::kWeightEvent: {
         sensors::WeightEvent event = p.Value<sensors::WeightEvent>();
         event.t_settle = std::max(event.t_settle, record.t());
+        weight_settles.push_back(event.t_settle);
         CS_RETURN_IF_ERROR(timed(record.t(), [&] { return reasoner->OnWeightEvent(event); }));
         break;
       }

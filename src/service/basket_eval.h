@@ -52,9 +52,13 @@ using session::TruthLine;
 class SimulatedShopper {
  public:
   SimulatedShopper(const SessionTruth& truth, int64_t answer_delay_ms);
-  // The answer to `prompt` (a kAnswerPrompt action stamped prompt time + delay). `billed` is the
-  // basket so far: of several products put in together, the one least billed is named.
-  ShopperAction Answer(const ShopperPrompt& prompt, const basket::Basket& billed) const;
+  // The answer to `prompt` (a kAnswerPrompt action stamped prompt time + delay). The prompt is
+  // about the latest place (or remove) up to `about` (the settle of the weight event the prompt
+  // names, as the screen shows which placement it asks about; default the prompt's time).
+  // `billed` is the basket so far: of several products put in together, the one least billed
+  // relative to what the shopper had put in up to then is named.
+  ShopperAction Answer(const ShopperPrompt& prompt, const basket::Basket& billed,
+                       std::optional<Timestamp> about = std::nullopt) const;
 
  private:
   const SessionTruth& truth_;

@@ -158,8 +158,14 @@ TEST(ReasonerTest, ScanThenPlaceAddsAtTheWeightEventWithoutWaitingForVision) {
   EXPECT_EQ(Count(*r, kMilk), 1);
 }
 
+// Equal weights leave the switch to the views, and the views must beat the scan's factor of
+// about 1540. That takes a recognizer as good as its views claim: vision_error_probability 0.001
+// here. The default (0.5, calibrated on simulated sessions where the recognizer is often plainly
+// wrong) does not let the same views overrule a scan (the next test).
 TEST(ReasonerTest, TicketSwitchWithEqualWeightsIsCarriedByTheViews) {
-  auto r = Make();
+  ReasonerParams params;
+  params.vision_error_probability = 0.001;
+  auto r = Make({}, params);
   Ok(r->OnScan(Scan(1000, kMilkGtin)));
   const ReasonerOutput added = Ok(r->OnWeightEvent(Weight(2600, 3000, 1061)));
   ASSERT_EQ(added.actions.size(), 1u);
@@ -187,6 +193,19 @@ TEST(ReasonerTest, TicketSwitchWithEqualWeightsIsCarriedByTheViews) {
   EXPECT_EQ(Count(*r, kOtherMilk), 1);
 }
 
+TEST(ReasonerTest, ViewsOfAnUnreliableRecognizerDoNotOverruleAScan) {
+  auto r = Make();  // default vision_error_probability
+  Ok(r->OnScan(Scan(1000, kMilkGtin)));
+  ASSERT_EQ(Ok(r->OnWeightEvent(Weight(2600, 3000, 1061))).actions.size(), 1u);
+  const sensors::PointMm at{300, 180};
+  Ok(r->OnVision(
+      View(0, 2000, 3600, {Region(0, 1, false, at, {{kOtherMilk, 0.85}, {kMilk, 0.55}})})));
+  const ReasonerOutput checked = Ok(r->OnVision(
+      View(1, 2000, 3700, {Region(1, 1, false, at, {{kOtherMilk, 0.83}, {kMilk, 0.50}})})));
+  EXPECT_TRUE(checked.empty());
+  EXPECT_EQ(Count(*r, kMilk), 1);
+}
+
 TEST(ReasonerTest, TicketSwitchWithDifferentWeightsWaitsForTheViews) {
   auto r = Make();
   Ok(r->OnScan(Scan(1000, kCreamGtin)));  // 317 g scanned, 2135 g placed
@@ -208,12 +227,33 @@ TEST(ReasonerTest, TicketSwitchWithDifferentWeightsWaitsForTheViews) {
 TEST(ReasonerTest, TicketSwitchWithoutVisionStillFlagsAndAsks) {
   auto r = Make(Modalities{.weight = true, .vision = false, .scan = true});
   Ok(r->OnScan(Scan(1000, kCreamGtin)));
+  // 2137 g is what two 2 l juices weigh: one item of the whole weight explains it far better
+  // than the cream and 1820 g of something more (a multi-drop).
   const ReasonerOutput out = Ok(r->OnWeightEvent(Weight(2600, 3000, 2137)));
   ASSERT_EQ(out.flags.size(), 1u);
   EXPECT_EQ(out.flags[0].kind, AuditFlagKind::kTicketSwitch);
   EXPECT_EQ(out.flags[0].event_time, Ms(3000));
   // By weight alone 2137 g is bravo juice or several others: asked unless sure.
   EXPECT_EQ(out.actions.size() + out.prompts.size(), 1u);
+}
+
+// One scan and a heavier drop whose excess no single product explains: the scanned item and
+// something more (here 181 g of apples), not a switch.
+TEST(ReasonerTest, OneScanAndAHeavierDropWithoutVisionIsAMultiDrop) {
+  auto r = Make(Modalities{.weight = true, .vision = false, .scan = true});
+  Ok(r->OnScan(Scan(1000, kCreamGtin)));
+  ReasonerOutput out = Ok(r->OnWeightEvent(Weight(2600, 3000, 317 + 181)));
+  out.Append(Ok(r->AdvanceTo(Ms(9000))));
+  ASSERT_EQ(out.actions.size(), 1u);
+  EXPECT_EQ(out.actions[0].product_id, kCream);
+  EXPECT_TRUE(out.flags.empty());
+  ASSERT_EQ(out.prompts.size(), 1u);
+  const ReasonerOutput answered =
+      Ok(r->OnShopper(Answer(12000, out.prompts[0].prompt_id, kApple, "product")));
+  ASSERT_EQ(answered.actions.size(), 1u);
+  EXPECT_EQ(answered.actions[0].product_id, kApple);
+  EXPECT_TRUE(answered.flags.empty());
+  EXPECT_EQ(Count(*r, kCream), 1);
 }
 
 // ---- place without scan ------------------------------------------------------------------------
@@ -469,6 +509,57 @@ TEST(ReasonerTest, MultiDropOfTwoLeavesTheThirdScanOpen) {
   EXPECT_EQ(late.actions[0].product_id, kCream);
 }
 
+TEST(ReasonerTest, MultiDropWithAnUnscannedItemBillsTheScansAndAsksAboutTheRest) {
+  auto r = Make();
+  Ok(r->OnScan(Scan(1000, kCreamGtin)));
+  Ok(r->OnScan(Scan(3000, kMilkGtin)));
+  // Cream, milk and an apple (181 g) dropped together.
+  const ReasonerOutput out = Ok(r->OnWeightEvent(Weight(5000, 5600, 317 + 1062 + 181)));
+  ASSERT_EQ(out.actions.size(), 2u);
+  EXPECT_EQ(Count(*r, kCream), 1);
+  EXPECT_EQ(Count(*r, kMilk), 1);
+  EXPECT_TRUE(out.flags.empty());
+  // The rest (about 181 g) is not the shopper's own without asking: it came with the shop's items.
+  const ReasonerOutput asked = Ok(r->AdvanceTo(Ms(20000)));
+  EXPECT_TRUE(asked.actions.empty());
+  EXPECT_TRUE(asked.flags.empty());
+  ASSERT_EQ(asked.prompts.size(), 1u);
+  EXPECT_TRUE(Has(asked.prompts[0].evidence_ids, "weight:1"));
+  const ReasonerOutput answered =
+      Ok(r->OnShopper(Answer(23000, asked.prompts[0].prompt_id, kApple, "product")));
+  ASSERT_EQ(answered.actions.size(), 1u);
+  EXPECT_EQ(answered.actions[0].product_id, kApple);
+  EXPECT_EQ(answered.actions[0].priced_by, PricedBy::kWeight);
+  EXPECT_NEAR(answered.actions[0].net_weight_g, 181, 1);
+  EXPECT_TRUE(answered.flags.empty());  // produce is not scanned
+  // No scan is left waiting.
+  EXPECT_TRUE(Ok(r->AdvanceTo(Ms(100000))).empty());
+}
+
+TEST(ReasonerTest, UnscannedCartonIsAskedAboutNotTakenForTheShoppersOwn) {
+  auto r = Make();
+  const sensors::PointMm at{200, 200};
+  // 1063 g: a litre carton by weight; the views are sure of nothing and call it not the shop's
+  // (as the recognizer often does on basket crops).
+  Ok(r->OnWeightEvent(Weight(2600, 3000, 1063, at)));
+  Ok(r->OnVision(View(0, 2000, 3500, {Region(0, 1, false, at, {{"ginger", 0.8}}, 0.8)})));
+  ReasonerOutput out =
+      Ok(r->OnVision(View(1, 2000, 3600, {Region(1, 1, false, at, {{"pineapple", 0.8}}, 0.8)})));
+  out.Append(Ok(r->AdvanceTo(Ms(10000))));
+  EXPECT_TRUE(out.actions.empty());
+  EXPECT_TRUE(out.flags.empty());
+  ASSERT_EQ(out.prompts.size(), 1u);
+  EXPECT_TRUE(out.prompts[0].kind == PromptKind::kPleaseScan ||
+              out.prompts[0].kind == PromptKind::kChooseProduct);
+  for (const ReasonerItem& item : r->Items()) EXPECT_FALSE(item.own_item);
+  const ReasonerOutput answered =
+      Ok(r->OnShopper(Answer(12000, out.prompts[0].prompt_id, kMilk, "product")));
+  ASSERT_EQ(answered.actions.size(), 1u);
+  ASSERT_EQ(answered.flags.size(), 1u);
+  EXPECT_EQ(answered.flags[0].kind, AuditFlagKind::kUnscannedItem);
+  EXPECT_EQ(answered.flags[0].product_id, kMilk);
+}
+
 TEST(ReasonerTest, ScanWithoutPlacementIsAskedAndFlaggedAfterTheTimeout) {
   auto r = Make();
   Ok(r->OnScan(Scan(1000, kJuiceGtin)));
@@ -634,8 +725,13 @@ TEST(ReasonerTest, ScanOnlyAblation) {
   EXPECT_TRUE(Ok(r->AdvanceTo(Ms(100000))).empty());
 }
 
+// Vision alone bills only with a recognizer as good as its views claim (vision_error_probability
+// 0.01 here); with the default calibrated on simulated sessions (0.5) one product's views are
+// never enough without weight or a scan.
 TEST(ReasonerTest, VisionOnlyAblationAddsAndRemovesFromRegions) {
-  auto r = Make(Modalities{.weight = false, .vision = true, .scan = false});
+  ReasonerParams params;
+  params.vision_error_probability = 0.01;
+  auto r = Make(Modalities{.weight = false, .vision = true, .scan = false}, params);
   EXPECT_EQ(r->ModeDescription(), "no weight, no scanner");
   const sensors::PointMm at{300, 200};
   EXPECT_TRUE(

@@ -143,6 +143,46 @@ TEST(SimulatedShopperTest, NamesWhatWasPutInOrSaysItIsTheirOwn) {
   EXPECT_EQ(shopper.Answer(place_scanned, billed).answer, "none");
 }
 
+// A prompt that comes after a later placement is answered about the placement it names; of a
+// multi-drop the product not yet billed is named, counting what had been put in up to then (not
+// the final basket, where the same product may appear again later).
+TEST(SimulatedShopperTest, AnswersAboutThePlacementThePromptNames) {
+  session::SessionTruth truth;
+  session::TruthEvent milk;
+  milk.t = Timestamp::FromSeconds(10);
+  milk.kind = "place";
+  milk.product_id = "milk";
+  session::TruthEvent pear = milk;
+  pear.product_id = "pear";
+  session::TruthEvent phone;
+  phone.t = Timestamp::FromSeconds(12);
+  phone.kind = "place";
+  phone.personal = true;
+  session::TruthEvent milk_again = milk;
+  milk_again.t = Timestamp::FromSeconds(40);
+  truth.events = {milk, pear, phone, milk_again};
+  truth.final_basket = {{"milk", 2, 2100}, {"pear", 1, 180}};
+  SimulatedShopper shopper(truth, 3000);
+  basket::Basket billed;
+  BasketAction add;
+  add.kind = BasketActionKind::kAdd;
+  add.product_id = "milk";
+  add.quantity = 1;
+  add.unit_price_minor = 1490;
+  ASSERT_TRUE(billed.Apply(add).ok());
+
+  ShopperPrompt prompt;
+  prompt.prompt_id = "p1";
+  prompt.kind = PromptKind::kChooseProduct;
+  prompt.event_time = Timestamp::FromSeconds(15);
+  // Without knowing which placement: the latest, the phone.
+  EXPECT_EQ(shopper.Answer(prompt, billed).answer, "own_item");
+  // About the drop at 10 s (settled at 10.5 s): pear, the one not billed yet.
+  const ShopperAction answer = shopper.Answer(prompt, billed, Timestamp::FromSeconds(10.5));
+  EXPECT_EQ(answer.answer, "product");
+  EXPECT_EQ(answer.product_id, "pear");
+}
+
 TEST(CalibrationFromManifestTest, RejectsCellsThatAreNotARectangle) {
   session::SessionManifest manifest;
   const char* names[] = {"front_left", "front_right", "back_left", "back_right"};
