@@ -1,6 +1,5 @@
 #include "service/simulated_geometry.h"
 
-#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <utility>
@@ -12,20 +11,19 @@ namespace cartsense::service {
 namespace {
 
 // The item's solid pixels (alpha over half) on a canvas three times the image, the image in the
-// middle: how the renderer warps the sprite (sim/scene_renderer.cc, DrawItem).
+// middle, warped as the renderer draws it (sim::SpriteToImage).
 cv::Mat CanvasMask(const sim::CameraModel& camera, const sim::PlannedItem& item,
                    const sim::Sprite& sprite) {
-  const double s = sprite.alpha.cols;
-  const double ca = std::cos(item.angle_rad);
-  const double sa = std::sin(item.angle_rad);
-  const double kx = item.size.long_mm / s;
-  const double ky = item.size.short_mm / s;
-  const cv::Matx33d scale(kx, 0, -kx * s / 2, 0, ky, -ky * s / 2, 0, 0, 1);
-  const cv::Matx33d place(ca, -sa, item.x_mm, sa, ca, item.y_mm, 0, 0, 1);
+  sim::ItemView view;
+  view.sprite = &sprite;
+  view.x_mm = item.x_mm;
+  view.y_mm = item.y_mm;
+  view.angle_rad = item.angle_rad;
+  view.size = item.size;
   const int w = camera.pose().width_px;
   const int h = camera.pose().height_px;
   const cv::Matx33d offset(1, 0, w, 0, 1, h, 0, 0, 1);
-  const cv::Matx33d to_canvas = offset * camera.PlaneToImage(item.size.height_mm) * place * scale;
+  const cv::Matx33d to_canvas = offset * sim::SpriteToImage(camera, view);
   cv::Mat alpha;
   cv::warpPerspective(sprite.alpha, alpha, cv::Mat(to_canvas), cv::Size(3 * w, 3 * h),
                       cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(0));

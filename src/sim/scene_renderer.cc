@@ -257,8 +257,12 @@ void BasketCameraRenderer::DrawShadow(cv::Mat& shade, const ItemView& item,
   cv::max(shade, one, shade);
 }
 
+cv::Matx33d SpriteToImage(const CameraModel& camera, const ItemView& item) {
+  return camera.PlaneToImage(item.z_mm + item.size.height_mm) * SpriteToPlane(item);
+}
+
 void BasketCameraRenderer::DrawItem(cv::Mat& bgr, cv::Mat& alpha, const ItemView& item) const {
-  const cv::Matx33d h = camera_.PlaneToImage(item.z_mm + item.size.height_mm) * SpriteToPlane(item);
+  const cv::Matx33d h = SpriteToImage(camera_, item);
   const double s = item.sprite->bgr.cols;
   const std::vector<cv::Point2d> corners = {Apply(h, 0, 0), Apply(h, s, 0), Apply(h, s, s),
                                             Apply(h, 0, s)};

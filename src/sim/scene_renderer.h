@@ -77,6 +77,11 @@ struct ItemView {
   ItemSize size;
 };
 
+// Sprite pixels (x, y in [0, sprite width]) to image pixels of `camera`: the sprite stretched
+// over the item's footprint, rotated and moved on the plane of its top (z_mm + height). The
+// renderer draws items with it; evaluations use it for the items' true boxes.
+cv::Matx33d SpriteToImage(const CameraModel& camera, const ItemView& item);
+
 struct HandView {
   cv::Vec3d palm_mm;      // centre of the palm
   cv::Vec3d shoulder_mm;  // where the arm comes from (outside the basket, at the handle)

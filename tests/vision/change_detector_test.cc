@@ -54,18 +54,10 @@ struct TrueView {
 };
 
 TrueView TrueViewOf(const sim::CameraModel& camera, const sim::ItemView& item) {
-  const double s = item.sprite->bgr.cols;
-  const double ca = std::cos(item.angle_rad);
-  const double sa = std::sin(item.angle_rad);
-  const double kx = item.size.long_mm / s;
-  const double ky = item.size.short_mm / s;
-  const cv::Matx33d scale(kx, 0, -kx * s / 2, 0, ky, -ky * s / 2, 0, 0, 1);
-  const cv::Matx33d place(ca, -sa, item.x_mm, sa, ca, item.y_mm, 0, 0, 1);
   const int w = camera.pose().width_px;
   const int h = camera.pose().height_px;
   const cv::Matx33d offset(1, 0, w, 0, 1, h, 0, 0, 1);
-  const cv::Matx33d to_canvas =
-      offset * camera.PlaneToImage(item.z_mm + item.size.height_mm) * place * scale;
+  const cv::Matx33d to_canvas = offset * sim::SpriteToImage(camera, item);
   cv::Mat alpha;
   cv::warpPerspective(item.sprite->alpha, alpha, cv::Mat(to_canvas), cv::Size(3 * w, 3 * h),
                       cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(0));
