@@ -261,6 +261,22 @@ double LogSumExp(double a, double b) {
   return a + std::log1p(std::exp(b - a));
 }
 
+// Calls visit(members) for every subset of {0, ..., n-1} with 1 to max_members (at most 3)
+// members, in the order of three nested loops: {0}, {0,1}, {0,1,2}, {0,1,3}, ..., {0,2}, ...,
+// {1}, ... (the explanations of one weight change by several items; ties go to the first).
+template <typename Visit>
+void ForEachSmallSubset(std::size_t n, int max_members, const Visit& visit) {
+  for (std::size_t a = 0; a < n; ++a) {
+    visit(std::vector<std::size_t>{a});
+    if (max_members < 2) continue;
+    for (std::size_t b = a + 1; b < n; ++b) {
+      visit(std::vector<std::size_t>{a, b});
+      if (max_members < 3) continue;
+      for (std::size_t c = b + 1; c < n; ++c) visit(std::vector<std::size_t>{a, b, c});
+    }
+  }
+}
+
 const char* CameraStateName(CameraHealthEvidence::State state) {
   switch (state) {
     case CameraHealthEvidence::State::kOk:
@@ -1254,13 +1270,7 @@ class Reasoner::Impl {
       s.members = std::move(members);
       subsets.push_back(std::move(s));
     };
-    for (std::size_t a = 0; a < n; ++a) {
-      consider({a});
-      for (std::size_t b = a + 1; b < n; ++b) {
-        consider({a, b});
-        for (std::size_t c = b + 1; c < n; ++c) consider({a, b, c});
-      }
-    }
+    ForEachSmallSubset(n, 3, consider);
     if (subsets.empty()) return false;
     double total = kLogTiny;
     std::size_t best = 0;
@@ -1378,13 +1388,7 @@ class Reasoner::Impl {
       o.members = std::move(members);
       options.push_back(std::move(o));
     };
-    for (std::size_t a = 0; a < n; ++a) {
-      consider({a});
-      for (std::size_t b = a + 1; b < n; ++b) {
-        consider({a, b});
-        for (std::size_t c = b + 1; c < n; ++c) consider({a, b, c});
-      }
-    }
+    ForEachSmallSubset(n, 3, consider);
     if (options.empty()) return false;
     double total = static_cast<double>(n) * log_left_out + LogOneItemWeight(p.amount_g, p.sigma_g);
     std::map<std::string, double> by_key;
@@ -1802,14 +1806,8 @@ class Reasoner::Impl {
                     vision;
       options.push_back(std::move(o));
     };
-    for (std::size_t a = 0; a < n; ++a) {
-      consider({a});
-      if (!p.has_weight) continue;
-      for (std::size_t b = a + 1; b < n; ++b) {
-        consider({a, b});
-        for (std::size_t c = b + 1; c < n && n <= 40; ++c) consider({a, b, c});
-      }
-    }
+    // Without a weight only single items; triples only in baskets of up to 40 items.
+    ForEachSmallSubset(n, !p.has_weight ? 1 : (n <= 40 ? 3 : 2), consider);
     return options;
   }
 
