@@ -14,22 +14,18 @@
 // CPU time per frame and the share of one core two cameras at 15 fps would take.
 // Exit 1 when the localisation rate is under the goal (0.97).
 #include <cstdint>
-#include <filesystem>
 #include <iomanip>
 #include <iostream>
-#include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <time.h>
 
 #include "catalog/catalogue.h"
 #include "commands.h"
-#include "core/packets.h"
 #include "paths.h"
 #include "service/simulated_geometry.h"
+#include "service/vision_eval.h"
 #include "session/session_reader.h"
 #include "vision/change_detector.h"
 
@@ -57,18 +53,6 @@ struct Tally {
   double cpu_s = 0;
 };
 
-double ThreadCpuSeconds() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
-}
-
-// The repository root when the command runs from elsewhere ("" from inside it): sessions store
-// their split path relative to it.
-std::string RepoRoot() {
-  return std::filesystem::path(DefaultRepoPath("data/catalogue")).parent_path().parent_path();
-}
-
 Status EvaluateSession(const std::string& dir, const EvalChangesOptions& options,
                        const catalog::Catalogue& catalogue, Tally& tally) {
   CS_ASSIGN_OR_RETURN(const session::SessionReader reader, session::SessionReader::Open(dir));
@@ -78,26 +62,11 @@ Status EvaluateSession(const std::string& dir, const EvalChangesOptions& options
   const std::vector<service::PlacementView> views = service::PlacementViews(simulated);
   for (int camera_id = 0; camera_id < 2; ++camera_id) {
     // Every change the detector reports on this camera.
-    vision::ChangeDetector detector;
-    std::vector<vision::BasketChange> changes;
-    CS_ASSIGN_OR_RETURN(std::unique_ptr<PacketSource> source, reader.CameraSource(camera_id));
-    while (true) {
-      CS_ASSIGN_OR_RETURN(std::optional<Packet> packet, source->Next());
-      if (!packet) break;
-      CS_ASSIGN_OR_RETURN(std::shared_ptr<const CameraFrame> frame, packet->Get<CameraFrame>());
-      const double started = ThreadCpuSeconds();
-      CS_ASSIGN_OR_RETURN(std::optional<vision::BasketChange> change,
-                          detector.AddFrame(frame->t, frame->image));
-      tally.cpu_s += ThreadCpuSeconds() - started;
-      ++tally.frames;
-      if (change && change->outcome == vision::BasketChange::Outcome::kCompared) {
-        changes.push_back(std::move(*change));
-      }
-    }
-    std::optional<vision::BasketChange> last = detector.EndOfClip();
-    if (last && last->outcome == vision::BasketChange::Outcome::kCompared) {
-      changes.push_back(std::move(*last));
-    }
+    CS_ASSIGN_OR_RETURN(const service::DetectorRun run,
+                        service::RunChangeDetector(reader, camera_id));
+    tally.cpu_s += run.cpu_s;
+    tally.frames += run.frames;
+    const std::vector<vision::BasketChange>& changes = run.changes;
     for (const service::PlacementView& view : views) {
       if (view.camera != camera_id) continue;
       if (view.visibility == service::PlacementView::Visibility::kCameraCovered) {

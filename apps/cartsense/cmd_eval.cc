@@ -10,9 +10,7 @@
 // reasoner four times over the same evidence: fused, weight only, vision only, scan only.
 // --verbose prints every basket action, prompt (with the shopper's answer) and flag as the replay
 // reaches it, and each session's final basket with totals.
-#include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -38,8 +36,6 @@
 namespace cartsense::app {
 namespace {
 
-namespace fs = std::filesystem;
-
 struct EvalCommandOptions {
   std::vector<std::string> sessions;
   std::string modalities = "weight,vision,scan";
@@ -50,29 +46,6 @@ struct EvalCommandOptions {
   std::string bundle;
   int64_t answer_delay_ms = 3000;
 };
-
-Result<std::vector<std::string>> ExpandSessions(const std::vector<std::string>& dirs) {
-  std::vector<std::string> sessions;
-  for (const std::string& dir : dirs) {
-    if (!fs::is_directory(dir)) return NotFoundError(dir + ": no such folder");
-    if (fs::exists(fs::path(dir) / "manifest.json")) {
-      sessions.push_back(dir);
-      continue;
-    }
-    std::vector<std::string> inside;
-    for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
-      if (entry.is_directory() && fs::exists(entry.path() / "manifest.json")) {
-        inside.push_back(entry.path().string());
-      }
-    }
-    if (inside.empty()) {
-      return NotFoundError(dir + ": neither a session (no manifest.json) nor a folder of sessions");
-    }
-    std::sort(inside.begin(), inside.end());
-    sessions.insert(sessions.end(), inside.begin(), inside.end());
-  }
-  return sessions;
-}
 
 std::string Money(int64_t minor, const std::string& currency) {
   std::ostringstream out;
@@ -252,7 +225,7 @@ int RunEval(const EvalCommandOptions& options) {
   bool need_vision = false;
   for (const fusion::Modalities& m : configs) need_vision = need_vision || m.vision;
 
-  auto sessions = ExpandSessions(options.sessions);
+  auto sessions = ExpandSessionDirs(options.sessions);
   if (!sessions.ok()) return fail(sessions.status(), kExitUnavailable);
   const std::string catalogue_path = options.catalogue.empty()
                                          ? DefaultRepoPath("data/catalogue/grocery-store-81.csv")

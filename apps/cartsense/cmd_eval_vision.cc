@@ -10,8 +10,6 @@
 // 0-1 and labelled simulation. Exit 0 when it ran (the goals are reported, not enforced: the
 // figures are for docs/benchmarks.md), 2 bad command line, 3 a session, model or photo could not
 // be used.
-#include <algorithm>
-#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -30,8 +28,6 @@
 namespace cartsense::app {
 namespace {
 
-namespace fs = std::filesystem;
-
 struct EvalVisionOptions {
   std::vector<std::string> sessions;
   std::string images;
@@ -46,29 +42,6 @@ struct EvalVisionOptions {
 int Fail(const Status& status, int code) {
   std::cerr << "cartsense eval-vision: " << status.ToString() << "\n";
   return code;
-}
-
-Result<std::vector<std::string>> ExpandSessionDirs(const std::vector<std::string>& dirs) {
-  std::vector<std::string> sessions;
-  for (const std::string& dir : dirs) {
-    if (!fs::is_directory(dir)) return NotFoundError(dir + ": no such folder");
-    if (fs::exists(fs::path(dir) / "manifest.json")) {
-      sessions.push_back(dir);
-      continue;
-    }
-    std::vector<std::string> inside;
-    for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
-      if (entry.is_directory() && fs::exists(entry.path() / "manifest.json")) {
-        inside.push_back(entry.path().string());
-      }
-    }
-    if (inside.empty()) {
-      return NotFoundError(dir + ": neither a session (no manifest.json) nor a folder of sessions");
-    }
-    std::sort(inside.begin(), inside.end());
-    sessions.insert(sessions.end(), inside.begin(), inside.end());
-  }
-  return sessions;
 }
 
 double Share(int num, int den) { return den > 0 ? static_cast<double>(num) / den : 0.0; }
@@ -174,8 +147,7 @@ int RunEvalVision(const EvalVisionOptions& options) {
   eval_options.recognizer = recognizer->get();
   eval_options.split_override = options.images;
   // Sessions store their split path as simulated, often relative to the repository.
-  eval_options.repo_root =
-      fs::path(DefaultRepoPath("data/catalogue")).parent_path().parent_path().string();
+  eval_options.repo_root = RepoRoot();
   eval_options.barcodes = !options.no_barcodes;
   eval_options.diagnose = options.diagnose;
   service::VisionEvalCounts total;

@@ -1,5 +1,6 @@
 #include "paths.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <filesystem>
@@ -40,6 +41,33 @@ std::string DefaultDataDir() {
     return dir;
   }
   return "var";
+}
+
+std::string RepoRoot() {
+  return fs::path(DefaultRepoPath("data/catalogue")).parent_path().parent_path().string();
+}
+
+Result<std::vector<std::string>> ExpandSessionDirs(const std::vector<std::string>& dirs) {
+  std::vector<std::string> sessions;
+  for (const std::string& dir : dirs) {
+    if (!fs::is_directory(dir)) return NotFoundError(dir + ": no such folder");
+    if (fs::exists(fs::path(dir) / "manifest.json")) {
+      sessions.push_back(dir);
+      continue;
+    }
+    std::vector<std::string> inside;
+    for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
+      if (entry.is_directory() && fs::exists(entry.path() / "manifest.json")) {
+        inside.push_back(entry.path().string());
+      }
+    }
+    if (inside.empty()) {
+      return NotFoundError(dir + ": neither a session (no manifest.json) nor a folder of sessions");
+    }
+    std::sort(inside.begin(), inside.end());
+    sessions.insert(sessions.end(), inside.begin(), inside.end());
+  }
+  return sessions;
 }
 
 }  // namespace cartsense::app
