@@ -56,4 +56,20 @@ inline std::string QuoteForMessage(std::string_view value) {
   return out;
 }
 
+// Every line of `text` with `prefix` in front and '\n' after, e.g. to nest one YAML document
+// under a key of another: "a: 1\nb: 2" with "  " gives "  a: 1\n  b: 2\n".
+inline std::string IndentLines(std::string_view text, std::string_view prefix) {
+  std::string out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    out += prefix;
+    out += text.substr(start, end - start);
+    out += '\n';
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace cartsense

@@ -12,6 +12,7 @@
 #include "core/metrics.h"
 #include "core/pipeline.h"
 #include "core/stage.h"
+#include "core/text.h"
 #include "core/timeline.h"
 #include "fusion/camera_evidence_stage.h"
 #include "fusion/evidence.h"
@@ -27,18 +28,6 @@ constexpr int64_t kScannerClipGapMs = 300;
 // A read decided up to this long after its clip's last frame still belongs to it (the barcode
 // stage's vote window and lone-read wait).
 constexpr int64_t kScanReadLateMs = 1000;
-
-std::string Indent(const std::string& text, const std::string& prefix) {
-  std::string out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    out += prefix + text.substr(start, end - start) + "\n";
-    start = end + 1;
-  }
-  return out;
-}
 
 // Collects sink packets from the pipeline's threads.
 class Collector {
@@ -149,7 +138,7 @@ Result<SessionEvidence> ExtractSessionEvidence(const session::SessionReader& rea
     CS_ASSIGN_OR_RETURN(sensors::ScaleCalibration calibration, CalibrationFromManifest(manifest));
     CS_ASSIGN_OR_RETURN(
         Config weigh_config,
-        Config::Parse("calibration:\n" + Indent(calibration.ToYaml(), "  "), "weigh stage"));
+        Config::Parse("calibration:\n" + IndentLines(calibration.ToYaml(), "  "), "weigh stage"));
     CS_ASSIGN_OR_RETURN(std::unique_ptr<PacketSource> loadcell, reader.LoadCellSource());
     timeline.AddSource("loadcell", std::move(loadcell));
     CS_RETURN_IF_ERROR(pipeline.AddSource("loadcell"));

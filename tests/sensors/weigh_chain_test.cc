@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "core/pipeline.h"
+#include "core/text.h"
 #include "sensors/serial_protocol.h"
 #include "sensors/weigh_stage.h"
 
@@ -343,13 +344,7 @@ TEST(WeighStageTest, RunsInAPipelineFromConfig) {
   EXPECT_TRUE(registry.Has("WeighStage"));
   EXPECT_TRUE(registry.Has("WeighStageImu"));
   EXPECT_TRUE(registry.Has("SerialDecodeStage"));
-  const std::string calibration = Calibration().ToYaml();
-  std::string indented;
-  for (std::size_t start = 0; start < calibration.size();) {
-    const std::size_t end = calibration.find('\n', start);
-    indented += "        " + calibration.substr(start, end - start) + "\n";
-    start = end + 1;
-  }
+  const std::string indented = IndentLines(Calibration().ToYaml(), "        ");
   Result<Config> config = Config::Parse(
       "sources: [lines]\n"
       "stages:\n"
