@@ -71,12 +71,13 @@ constexpr std::array<std::pair<PricedBy, std::string_view>, 2> kPricedBy = {{
     {PricedBy::kUnit, "unit"},
     {PricedBy::kWeight, "weight"},
 }};
-constexpr std::array<std::pair<PromptKind, std::string_view>, 5> kPromptKinds = {{
+constexpr std::array<std::pair<PromptKind, std::string_view>, 6> kPromptKinds = {{
     {PromptKind::kPleaseScan, "please_scan"},
     {PromptKind::kChooseProduct, "choose_product"},
     {PromptKind::kConfirmRemoval, "confirm_removal"},
     {PromptKind::kPlaceScannedItem, "place_scanned_item"},
     {PromptKind::kRemoveUnknownItem, "remove_unknown_item"},
+    {PromptKind::kWeighAlone, "weigh_alone"},
 }};
 constexpr std::array<std::pair<AuditFlagKind, std::string_view>, 6> kFlagKinds = {{
     {AuditFlagKind::kUnscannedItem, "unscanned_item"},

@@ -74,6 +74,9 @@ enum class PromptKind : uint8_t {
   kConfirmRemoval,     // which item was taken out
   kPlaceScannedItem,   // a scan with no placement within the timeout
   kRemoveUnknownItem,  // something not in the catalogue (or the shopper's own) is in the basket
+  // which item was put in; if it is sold by weight, lift it out and put it back on its own so
+  // that it is weighed alone (produce in a drop with other items)
+  kWeighAlone,
 };
 
 // A question put to the shopper on the touchscreen.
