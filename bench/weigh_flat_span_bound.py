@@ -28,8 +28,9 @@ Modes:
               comes from the first --after samples after it (noisy, 2 g per total): their mean with
               the ring removed for free, their plain mean with the ring kept, or a fit of a constant
               plus a damped mode (the grid above, phase free) with the ring kept. No search for the
-              release, no flatness test, no restart, all in the detector's favour (a fixed N for
-              every event; a per-event stopping rule could do somewhat better).
+              release, no flatness test, no restart, all in the detector's favour. With
+              --stop-sigma-g the fit instead grows from 6 samples until the level's standard
+              error is within the given bound (a per-event stopping rule).
 
 The generator re-implements, for this analysis only, sim::LoadChange::ForceAt, RingDecayPerS and
 the draws of MakeChange in src/sim/weigh_eval.cc (masses 10-100 g log-uniform, 60 % placements);
@@ -40,6 +41,7 @@ it must be kept in step with them. Simulation only.
     .venv/bin/python bench/weigh_flat_span_bound.py noisy --ring --spans 11,12,14
     .venv/bin/python bench/weigh_flat_span_bound.py ring-fit --spans 12,14,16
     .venv/bin/python bench/weigh_flat_span_bound.py oracle-release --after 5,6,7,8,9,10,12
+    .venv/bin/python bench/weigh_flat_span_bound.py oracle-release --stop-sigma-g 0.8,0.75
 """
 
 from __future__ import annotations
@@ -250,8 +252,36 @@ def ring_fit(
             )
 
 
+def fit_mode(y: np.ndarray, after: np.ndarray) -> tuple[float, float]:
+    """Constant plus the best damped mode of a grid: (level, the level's standard error)."""
+    best = np.inf
+    level = 0.0
+    level_sigma = 0.0
+    for hz in np.linspace(8, 15, 8):
+        for decay in np.linspace(10, 60, 6):
+            envelope = np.exp(-decay * after)
+            design = np.vstack(
+                [
+                    np.ones(len(y)),
+                    envelope * np.cos(2 * np.pi * hz * after),
+                    envelope * np.sin(2 * np.pi * hz * after),
+                ]
+            ).T
+            coef = np.linalg.lstsq(design, y, rcond=None)[0]
+            rss = float(((y - design @ coef) ** 2).sum())
+            if rss < best:
+                best, level = rss, float(coef[0])
+                level_sigma = NOISE_G * math.sqrt(
+                    np.linalg.inv(design.T @ design)[0, 0]
+                )
+    return level, level_sigma
+
+
 def oracle_release(
-    events: list[SmallEvent], afters: list[int], rng: np.random.Generator
+    events: list[SmallEvent],
+    afters: list[int],
+    stop_sigmas: list[float],
+    rng: np.random.Generator,
 ) -> None:
     series = []
     for e in events:
@@ -275,25 +305,7 @@ def oracle_release(
                     first : first + n
                 ]
                 after = t[first : first + n] - e.contact_s
-                if mode.endswith("mean"):
-                    level = y.mean()
-                else:
-                    best = np.inf
-                    level = 0.0
-                    for hz in np.linspace(8, 15, 8):
-                        for decay in np.linspace(10, 60, 6):
-                            envelope = np.exp(-decay * after)
-                            design = np.vstack(
-                                [
-                                    np.ones(n),
-                                    envelope * np.cos(2 * np.pi * hz * after),
-                                    envelope * np.sin(2 * np.pi * hz * after),
-                                ]
-                            ).T
-                            coef = np.linalg.lstsq(design, y, rcond=None)[0]
-                            rss = float(((y - design @ coef) ** 2).sum())
-                            if rss < best:
-                                best, level = rss, float(coef[0])
+                level = y.mean() if mode.endswith("mean") else fit_mode(y, after)[0]
                 out += abs(level - e.mass_g) > MPE_G
                 latency.append((t[first + n - 1] - e.settle_s) * 1e3)
             lat = np.array(latency)
@@ -303,6 +315,24 @@ def oracle_release(
                 f"{out / len(events):.4f}  latency p50 {p50:4.0f} p90 {p90:4.0f} ms"
                 f"  > 150 ms {np.mean(lat > 150):.3f}"
             )
+    for bound in stop_sigmas:
+        out = 0
+        latency = []
+        for e, (t, _, ringing, first) in zip(events, series):
+            for n in range(6, 21):
+                y = ringing[first : first + n]
+                level, level_sigma = fit_mode(y, t[first : first + n] - e.contact_s)
+                if level_sigma <= bound:
+                    break
+            out += abs(level - e.mass_g) > MPE_G
+            latency.append((t[first + n - 1] - e.settle_s) * 1e3)
+        lat = np.array(latency)
+        p50, p90 = np.percentile(lat, [50, 90])
+        print(
+            f"  fit grown until the level's sigma <= {bound} g (6-20 samples): outside MPE "
+            f"{out / len(events):.4f}  latency p50 {p50:4.0f} p90 {p90:4.0f} ms"
+            f"  > 150 ms {np.mean(lat > 150):.3f}"
+        )
     settled_first = np.mean([e.settle_s < e.contact_s for e in events])
     print(
         f"  share of events physically settled before the release: {settled_first:.3f}"
@@ -320,6 +350,7 @@ def main() -> None:
     parser.add_argument("--spans-ms", default="100,112.5,125,137.5,150,175")
     parser.add_argument("--spans", default="10,11,12,13,14")
     parser.add_argument("--after", default="5,6,7,8,9,10,12")
+    parser.add_argument("--stop-sigma-g", default="")
     parser.add_argument(
         "--ring", action="store_true", help="noisy: keep the ring in the samples"
     )
@@ -327,7 +358,9 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     events = [SmallEvent(rng) for _ in range(args.events)]
     if args.mode == "oracle-release":
-        oracle_release(events, [int(s) for s in args.after.split(",")], rng)
+        stops = [float(s) for s in args.stop_sigma_g.split(",") if s]
+        afters = [] if stops else [int(s) for s in args.after.split(",")]
+        oracle_release(events, afters, stops, rng)
     elif args.mode == "noise-free":
         noise_free(events, [float(s) for s in args.spans_ms.split(",")], args.sd_g)
     else:
