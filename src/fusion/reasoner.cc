@@ -69,6 +69,7 @@ ConfigSchema ReasonerParams::Schema() {
   ms("choice_after_place_max_ms", d.choice_after_place_max_ms, 600000);
   ms("vision_dedup_window_ms", d.vision_dedup_window_ms, 60000);
   ms("transient_return_ms", d.transient_return_ms, 60000);
+  ms("reweigh_wait_ms", d.reweigh_wait_ms, 600000);
   s.Number("vision_dedup_distance_mm", "mm").Range(0, 2000).Default(d.vision_dedup_distance_mm);
   s.Number("produce_bag_tare_g", "g").Range(0, 500).Default(d.produce_bag_tare_g);
   s.Number("min_weighed_net_g", "g").Range(0, 10000).Default(d.min_weighed_net_g);
@@ -117,7 +118,7 @@ ConfigSchema ReasonerParams::Schema() {
 Result<ReasonerParams> ReasonerParams::FromConfig(Config& config) {
   CS_RETURN_IF_ERROR(Schema().Validate(config));
   ReasonerParams p;
-  const std::array<std::pair<const char*, int64_t*>, 8> millis = {{
+  const std::array<std::pair<const char*, int64_t*>, 9> millis = {{
       {"scan_to_place_timeout_ms", &p.scan_to_place_timeout_ms},
       {"scan_forget_ms", &p.scan_forget_ms},
       {"vision_wait_ms", &p.vision_wait_ms},
@@ -125,6 +126,7 @@ Result<ReasonerParams> ReasonerParams::FromConfig(Config& config) {
       {"choice_after_place_max_ms", &p.choice_after_place_max_ms},
       {"vision_dedup_window_ms", &p.vision_dedup_window_ms},
       {"transient_return_ms", &p.transient_return_ms},
+      {"reweigh_wait_ms", &p.reweigh_wait_ms},
       {"view_max_compare_after_settle_ms", &p.views.max_compare_after_settle_ms},
   }};
   for (const auto& [key, field] : millis) {
@@ -182,6 +184,7 @@ Status ReasonerParams::Validate() const {
   CS_RETURN_IF_ERROR(non_negative_ms(choice_after_place_max_ms, "choice_after_place_max_ms"));
   CS_RETURN_IF_ERROR(non_negative_ms(vision_dedup_window_ms, "vision_dedup_window_ms"));
   CS_RETURN_IF_ERROR(non_negative_ms(transient_return_ms, "transient_return_ms"));
+  CS_RETURN_IF_ERROR(non_negative_ms(reweigh_wait_ms, "reweigh_wait_ms"));
   if (scan_forget_ms < scan_to_place_timeout_ms) {
     return InvalidArgumentError("scan_forget_ms must be >= scan_to_place_timeout_ms");
   }
@@ -277,6 +280,9 @@ void ForEachSmallSubset(std::size_t n, int max_members, const Visit& visit) {
   }
 }
 
+// A weight step this soon after the scale's health came back to ok may be the returning cell.
+constexpr int64_t kRecoverySettleMs = 5000;
+
 const char* CameraStateName(CameraHealthEvidence::State state) {
   switch (state) {
     case CameraHealthEvidence::State::kOk:
@@ -332,6 +338,9 @@ class Reasoner::Impl {
   Result<ReasonerOutput> Scale(const sensors::ScaleStatus& status) {
     ReasonerOutput out;
     CS_RETURN_IF_ERROR(Enter(status.t, "scale status", &out));
+    if (scale_.health != sensors::ScaleHealth::kOk && status.health == sensors::ScaleHealth::kOk) {
+      scale_recovered_t_ = status.t;
+    }
     scale_ = status;
     CheckMode(&out);
     FireTimers(now_, true, &out);
@@ -488,6 +497,23 @@ class Reasoner::Impl {
     // A multi-drop's unscanned remainder: the drop (placement id) whose scans were billed; this
     // placement holds the weight they do not explain.
     int64_t remainder_of = 0;
+    // Additions: produce billed from a weight that may hold other items (a kWeighAlone answer);
+    // waiting until reweigh_deadline for it to be lifted out alone.
+    bool reweigh_pending = false;
+    Timestamp reweigh_deadline;
+    // Removals: the produce of placement reweigh_of lifted out to be weighed alone.
+    int64_t reweigh_of = 0;
+    // What a weighed-alone produce did not explain of placement leftover_of's weight: one more
+    // thing that came in with it.
+    int64_t leftover_of = 0;
+    // Additions: the most regions of its kind one camera saw appear for it (2 or more: several
+    // things came in together).
+    int regions_seen = 0;
+    // Settled within kRecoverySettleMs after the scale's health came back to ok (a lost load
+    // cell returned): the step may be the cell's load coming back, not an item.
+    bool after_scale_recovery = false;
+    // Removals: what stays of a produce line some pieces were taken from (TakePartOf).
+    int64_t partial_rest_item = 0;
   };
 
   struct OpenPrompt {
@@ -853,9 +879,36 @@ class Reasoner::Impl {
     return true;
   }
 
-  CombinedViews ViewsFor(const Placement& p) {
+  // The most regions of p's kind that one camera saw in p's window near p's position (within
+  // twice the association distance: the items of a drop lie apart).
+  int RegionsSeenBy(const Placement& p, const std::vector<VisionEvidence>& views) const {
+    const bool want_vanished = p.sign < 0;
+    const Timestamp window_end =
+        p.t_settle + Duration::Milliseconds(params_.views.max_compare_after_settle_ms);
+    std::map<int, int> per_camera;
+    int most = 0;
+    for (const VisionEvidence& view : views) {
+      if (view.outcome != VisionEvidence::Outcome::kCompared) continue;
+      if (view.t < p.t_start || view.t > window_end) continue;
+      for (const RegionEvidence& region : view.regions) {
+        if (region.vanished != want_vanished) continue;
+        if (region.visible_share < params_.views.min_visible_share) continue;
+        if (p.position && region.floor_mm &&
+            std::hypot(region.floor_mm->x_mm - p.position->x_mm,
+                       region.floor_mm->y_mm - p.position->y_mm) >
+                2 * params_.views.max_floor_distance_mm) {
+          continue;
+        }
+        most = std::max(most, ++per_camera[region.camera_id]);
+      }
+    }
+    return most;
+  }
+
+  CombinedViews ViewsFor(Placement& p) {
     if (!VisionActive()) return {};
     const std::vector<VisionEvidence> views = UnusedViews();
+    p.regions_seen = std::max(p.regions_seen, RegionsSeenBy(p, views));
     const std::vector<const RegionEvidence*> regions =
         SelectRegionsForEvent(views, p.sign, p.t_start, p.t_settle, p.position, params_.views);
     CombinedViews combined = CombineViews(regions, params_.views);
@@ -1206,6 +1259,9 @@ class Reasoner::Impl {
     p.sigma_g = sigma;
     p.position = event.item_position;
     p.evidence_ids.push_back(weight_id);
+    p.after_scale_recovery =
+        scale_recovered_t_ && event.t_settle >= *scale_recovered_t_ &&
+        event.t_settle - *scale_recovered_t_ <= Duration::Milliseconds(kRecoverySettleMs);
 
     // A choice made on the screen before placing.
     for (OpenChoice& choice : choices_) {
@@ -1498,6 +1554,13 @@ class Reasoner::Impl {
   }
 
   void DecideAddition(Placement& p, ReasonerOutput* out) {
+    // Just after a lost load cell came back, a step no camera saw anything appear for is the
+    // cell's share of the load returning, not an item: nothing to bill or ask.
+    if (p.after_scale_recovery && VisionActive() && p.views && p.views->views == 0 &&
+        p.regions_seen == 0 && p.remainder_of == 0 && p.leftover_of == 0) {
+      p.stage = Stage::kDone;
+      return;
+    }
     PosteriorInput in;
     if (p.has_weight) {
       in.amount_g = p.amount_g;
@@ -1528,7 +1591,7 @@ class Reasoner::Impl {
     // Scans open, none explains the weight and no single product is sure: a multi-drop of
     // scanned items and something more (a ticket switch would name one product that explains
     // the whole weight).
-    if (!open.empty() && p.has_weight && p.remainder_of == 0 &&
+    if (!open.empty() && p.has_weight && p.remainder_of == 0 && p.leftover_of == 0 &&
         (best.product == nullptr || best.probability < params_.add_probability_min)) {
       std::vector<OpenScan*> recent = open;
       if (recent.size() > 6) recent.erase(recent.begin(), recent.end() - 6);
@@ -1545,7 +1608,7 @@ class Reasoner::Impl {
         WaitForChoice(p, out);
         return;
       }
-      if (p.remainder_of == 0) {
+      if (p.remainder_of == 0 && p.leftover_of == 0 && p.regions_seen < 2) {
         p.stage = Stage::kDone;
         AddOwnItem(p,
                    "an item not in the catalogue (or the shopper's own) was put in" +
@@ -1620,11 +1683,19 @@ class Reasoner::Impl {
                         ReasonerOutput* out) {
     const double best = hs.front().probability;
     p.stage = Stage::kPrompted;
-    if (p_loose >= 0.5 || best >= 0.3 || !modalities_.scan) {
-      p.prompt_id = Ask(
-          PromptKind::kChooseProduct, Candidates(hs),
-          p_loose >= 0.5 ? "Which produce did you just put in?" : "Which item did you just place?",
-          1 - best, EvidenceOf(p), p.id, 0, out);
+    const bool part_of_drop = p.remainder_of != 0 || p.leftover_of != 0;
+    if (p_loose >= 0.5 || best >= 0.3 || !modalities_.scan || part_of_drop) {
+      // Nobody picked produce on the screen for this weight, so it may hold several things (a
+      // drop's remainder, or a drop of unscanned items): produce named for it is weighed alone.
+      const bool weigh_alone =
+          p.has_weight && (part_of_drop || p.regions_seen >= 2 || p_loose >= 0.05);
+      p.prompt_id =
+          Ask(weigh_alone ? PromptKind::kWeighAlone : PromptKind::kChooseProduct, Candidates(hs),
+              std::string(p_loose >= 0.5 ? "Which produce did you just put in?"
+                                         : "Which item did you just place?") +
+                  (weigh_alone ? " If it is loose produce, lift it out and put it back on its own."
+                               : ""),
+              1 - best, EvidenceOf(p), p.id, 0, out);
     } else {
       p.prompt_id =
           Ask(PromptKind::kPleaseScan, Candidates(hs), "Please scan the item you just placed",
@@ -1643,7 +1714,8 @@ class Reasoner::Impl {
     // No choice came and the item still looks like nothing the store sells. A multi-drop's
     // remainder is asked about instead: it came in with the shop's items.
     if (hs.front().product == nullptr &&
-        hs.front().probability >= params_.unknown_probability_min && p.remainder_of == 0) {
+        hs.front().probability >= params_.unknown_probability_min && p.remainder_of == 0 &&
+        p.leftover_of == 0 && p.regions_seen < 2) {
       p.stage = Stage::kDone;
       AddOwnItem(p,
                  "an item not in the catalogue (or the shopper's own) was put in" +
@@ -1684,6 +1756,18 @@ class Reasoner::Impl {
       }
       if (std::abs(q.amount_g - amount) <=
           params_.weight_match_sigma * std::hypot(sigma, q.sigma_g)) {
+        // A camera saw something appear for the addition (an item went in: a lean or a bump
+        // shows no new region) and the load left from another place on the floor than it came
+        // (the same item taken out again leaves from where it lies): another item of the same
+        // weight was taken out, a removal of its own.
+        const bool item_went_in =
+            VisionActive() &&
+            ((q.views && q.views->views > 0) || q.regions_seen > 0 || RegionsSeenBy(q, views_) > 0);
+        const bool left_elsewhere = event.item_position && q.position &&
+                                    std::hypot(event.item_position->x_mm - q.position->x_mm,
+                                               event.item_position->y_mm - q.position->y_mm) >
+                                        params_.views.max_floor_distance_mm;
+        if (item_went_in && left_elsewhere) continue;
         q.cancelled = true;
         q.stage = Stage::kDone;
         ClosePrompt(q.prompt_id);
@@ -1706,8 +1790,16 @@ class Reasoner::Impl {
           params_.weight_match_sigma * std::hypot(sigma, q.sigma_g)) {
         continue;
       }
-      // Put the same items back.
       q.cancelled = true;
+      if (q.reweigh_of != 0 && placements_.contains(q.reweigh_of)) {
+        PutBackWeighedAlone(q, event, sigma, weight_id, out);
+        return true;
+      }
+      // Put the same items back (a produce line some pieces were taken from: whole again).
+      if (Item* rest = q.partial_rest_item != 0 ? FindItem(q.partial_rest_item) : nullptr;
+          rest != nullptr && rest->present) {
+        RemoveItem(*rest, 0.9, {weight_id}, out);
+      }
       std::vector<Item> back;
       for (int64_t id : q.item_ids) {
         Item* item = FindItem(id);
@@ -1733,10 +1825,86 @@ class Reasoner::Impl {
     return false;
   }
 
+  // Produce lifted out to be weighed alone (removal placement `lifted`) came back as `event`: it
+  // is billed at the weight it has alone. What it does not explain of the weight it was billed
+  // from is one more thing that came in with it, decided (asked about) on its own.
+  void PutBackWeighedAlone(const Placement& lifted, const sensors::WeightEvent& event, double sigma,
+                           const std::string& weight_id, ReasonerOutput* out) {
+    const int64_t source_id = lifted.reweigh_of;
+    std::vector<std::pair<const catalog::Product*, double>> back;  // product, billed-from grams
+    for (int64_t id : lifted.item_ids) {
+      const Item* item = FindItemConst(id);
+      if (item == nullptr || item->present) continue;
+      back.emplace_back(catalogue_->FindById(item->view.product_id), item->view.measured_g);
+    }
+    Placement& source = placements_.at(source_id);
+    source.evidence_ids.push_back(weight_id);
+    double billed_from_g = 0;
+    for (const auto& [product, grams] : back) {
+      if (product == nullptr) continue;
+      source.event.below_min_capacity = event.below_min_capacity;
+      const int units = product->sold_by == catalog::SoldBy::kWeight
+                            ? EstimatePieces(*product, event.delta_g)
+                            : LogWeightLikelihood(product, event.delta_g, sigma).second;
+      const std::size_t first_new = items_.size();
+      AddProduct(source, *product, units, event.delta_g, sigma, 1.0, EvidenceOf(source), out);
+      // Weighed alone: its weight is known to the weighing's σ, not the catalogue's spread (a
+      // later removal of it is matched by that).
+      for (std::size_t i = first_new; i < items_.size(); ++i) {
+        items_[i].view.measured_sigma_g = sigma / static_cast<double>(units);
+      }
+      billed_from_g += grams;
+    }
+    const double leftover_g = billed_from_g - event.delta_g;
+    const double leftover_sigma_g = std::hypot(source.sigma_g, sigma);
+    if (back.empty() || leftover_g < std::max(params_.ignore_below_g,
+                                              params_.weight_match_sigma * leftover_sigma_g)) {
+      return;
+    }
+    const std::vector<std::string> evidence = source.evidence_ids;
+    const std::optional<sensors::PointMm> position = source.position;
+    sensors::WeightEvent leftover_event = source.event;
+    // It came in with the drop, at the drop's time: a screen row picked now is for a later
+    // placement, not for it.
+    const Timestamp drop_start = source.t_start;
+    const Timestamp drop_settle = source.t_settle;
+    Placement& rest = NewPlacement(+1, drop_start, drop_settle);
+    rest.has_weight = true;
+    rest.event = leftover_event;
+    rest.event.delta_g = leftover_g;
+    rest.event.below_min_capacity = leftover_g < params_.min_weighed_net_g;
+    rest.amount_g = leftover_g;
+    rest.sigma_g = leftover_sigma_g;
+    rest.position = position;
+    rest.evidence_ids = evidence;
+    rest.leftover_of = source_id;
+    rest.stage = Stage::kWaitChoice;  // the shopper is at the screen: ask now
+    DecideAddition(rest, out);
+  }
+
   void OnRemoval(const sensors::WeightEvent& event, ReasonerOutput* out) {
     const std::string weight_id = "weight:" + std::to_string(weight_count_);
     if (-event.delta_g < params_.ignore_below_g) return;
     const double sigma = EventSigma(event);
+    int64_t reweigh_of = 0;
+    if (Item* item = ReweighedItem(-event.delta_g, sigma, &reweigh_of)) {
+      // Produce lifted out to be weighed alone: out of the basket until it comes back.
+      const int64_t item_id = item->view.item_id;
+      Placement& r = NewPlacement(-1, event.t_start, event.t_settle);
+      r.has_weight = true;
+      r.event = event;
+      r.amount_g = -event.delta_g;
+      r.sigma_g = sigma;
+      r.position = event.item_position;
+      r.evidence_ids.push_back(weight_id);
+      r.reweigh_of = reweigh_of;
+      r.stage = Stage::kDone;
+      placements_.at(reweigh_of).reweigh_pending = false;
+      Item* lifted = FindItem(item_id);
+      r.item_ids.push_back(item_id);
+      RemoveItem(*lifted, 1.0, EvidenceOf(r), out);
+      return;
+    }
     if (CancelTransient(event, sigma)) return;
     Placement& p = NewPlacement(-1, event.t_start, event.t_settle);
     p.has_weight = true;
@@ -1758,6 +1926,7 @@ class Reasoner::Impl {
     std::vector<int64_t> item_ids;
     std::string key;  // the products, sorted: equal keys bill the same
     double log_score = kLogTiny;
+    bool partial = false;  // part of one produce line sold per kg (some pieces of it)
   };
 
   // Subsets (1..3) of the basket's items that explain a removal of `amount_g`.
@@ -1808,6 +1977,30 @@ class Reasoner::Impl {
     };
     // Without a weight only single items; triples only in baskets of up to 40 items.
     ForEachSmallSubset(n, !p.has_weight ? 1 : (n <= 40 ? 3 : 2), consider);
+    // Some pieces of a produce line sold per kg (one pear of five): any weight from about a piece
+    // up to the line's less a piece is as likely (uniform), less likely than one whole item (the
+    // prior of a two-item subset).
+    if (p.has_weight) {
+      for (const Item* item : present) {
+        if (item->view.own_item || item->view.priced_by != PricedBy::kWeight) continue;
+        const catalog::Product* product = catalogue_->FindById(item->view.product_id);
+        if (product == nullptr || product->sold_by != catalog::SoldBy::kWeight) continue;
+        const double sigma = std::hypot(p.sigma_g, item->view.measured_sigma_g);
+        const double least = params_.produce_min_piece_ratio * product->unit_mass_g;
+        if (p.amount_g < least - params_.weight_match_sigma * sigma ||
+            p.amount_g >
+                item->view.measured_g - std::max(least, params_.weight_match_sigma * sigma)) {
+          continue;
+        }
+        RemovalOption o;
+        o.item_ids = {item->view.item_id};
+        o.key = product->id + ";";
+        o.partial = true;
+        o.log_score = std::log(size_priors[1]) - std::log(std::max(item->view.measured_g, 1.0)) +
+                      log_vision(*item);
+        options.push_back(std::move(o));
+      }
+    }
     return options;
   }
 
@@ -1850,6 +2043,10 @@ class Reasoner::Impl {
     const RemovalOption& option = *best_of_key.at(ranked.front().second);
     if (best >= params_.removal_probability_min) {
       p.stage = Stage::kDone;
+      if (option.partial) {
+        if (Item* item = FindItem(option.item_ids.front())) TakePartOf(p, *item, best, out);
+        return true;
+      }
       for (int64_t id : option.item_ids) {
         Item* item = FindItem(id);
         if (item != nullptr) RemoveItem(*item, best, EvidenceOf(p), out);
@@ -1876,6 +2073,37 @@ class Reasoner::Impl {
     p.prompt_id = Ask(PromptKind::kConfirmRemoval, candidates, "Which item did you take out?",
                       1 - best, EvidenceOf(p), p.id, 0, out);
     return true;
+  }
+
+  // Removal p took some pieces of produce line `item` (sold per kg): the line is billed again for
+  // what stays, its weight less the removal's.
+  void TakePartOf(Placement& p, Item& item, double probability, ReasonerOutput* out) {
+    const catalog::Product* product = catalogue_->FindById(item.view.product_id);
+    RemoveItem(item, probability, EvidenceOf(p), out);
+    p.item_ids.push_back(item.view.item_id);
+    if (product == nullptr) return;
+    Item rest = item;
+    rest.present = true;
+    rest.view.item_id = ++item_count_;
+    rest.added_t = now_;
+    rest.view.measured_g = item.view.measured_g - p.amount_g;
+    rest.view.measured_sigma_g = std::hypot(item.view.measured_sigma_g, p.sigma_g);
+    const int pieces_out = EstimatePieces(*product, p.amount_g);
+    rest.view.quantity = std::max<int64_t>(1, item.view.quantity - pieces_out);
+    const double net = rest.view.measured_g - params_.produce_bag_tare_g;
+    if (net >= params_.min_weighed_net_g) {
+      rest.view.priced_by = PricedBy::kWeight;
+      rest.view.net_weight_g = net;
+      rest.unit_price_minor = product->price_minor;
+    } else {
+      rest.view.priced_by = PricedBy::kUnit;
+      rest.view.net_weight_g = 0;
+      rest.unit_price_minor = PiecePriceMinor(product->price_minor, product->unit_mass_g);
+    }
+    rest.evidence_ids = EvidenceOf(p);
+    p.partial_rest_item = rest.view.item_id;
+    out->actions.push_back(ActionForItem(rest, BasketActionKind::kAdd, probability, EvidenceOf(p)));
+    items_.push_back(std::move(rest));
   }
 
   const Item* FindItemConst(int64_t item_id) const {
@@ -2107,7 +2335,45 @@ class Reasoner::Impl {
     p.stage = Stage::kDone;
     AddProduct(p, product, units, p.has_weight ? p.amount_g : 0, p.sigma_g, probability,
                EvidenceOf(p), out);
-    MaybeFlagUnscanned(p, product, probability * params_.scan_trust_probability, out);
+    if (!ConsumeScanNamingPlacement(p, product, probability, out)) {
+      MaybeFlagUnscanned(p, product, probability * params_.scan_trust_probability, out);
+    }
+  }
+
+  // The shopper named a packaged product for placement p, which no scan explained when it was
+  // decided. A scan open when p settled names p (a scan names the next item placed): of the named
+  // product, it was scanned after all (no flag); of another product, the shopper scanned one
+  // thing and placed another, a ticket switch. Either way the scan is consumed, so that it is
+  // not billed for a later placement of its weight. Returns true when a scan was consumed.
+  bool ConsumeScanNamingPlacement(Placement& p, const catalog::Product& product, double probability,
+                                  ReasonerOutput* out) {
+    // A drop's remainder (or what a weighed-alone produce left over) came in with scanned items:
+    // other open scans were left out of that drop, not switched.
+    if (!modalities_.scan || IsLoose(product) || !p.scan_numbers.empty() || !p.has_weight ||
+        p.remainder_of != 0 || p.leftover_of != 0) {
+      return false;
+    }
+    const Timestamp since = p.t_settle - Duration::Milliseconds(params_.scan_to_place_timeout_ms);
+    OpenScan* latest = nullptr;
+    OpenScan* same = nullptr;
+    for (OpenScan* s : UsableScans(p.t_settle)) {
+      if (s->t < since) continue;
+      latest = s;
+      if (s->product_id == product.id) same = s;
+    }
+    if (same != nullptr) {
+      Consume(p, *same);
+      return true;
+    }
+    if (latest == nullptr) return false;
+    const catalog::Product* scanned = catalogue_->FindById(latest->product_id);
+    Consume(p, *latest);
+    p.unscanned_flagged = true;
+    Flag(AuditFlagKind::kTicketSwitch, product.id,
+         "scanned " + (scanned != nullptr ? scanned->name : latest->product_id) +
+             " but the item placed (" + FormatGrams(p.amount_g) + ") is " + product.name,
+         probability * params_.scan_trust_probability, EvidenceOf(p), out);
+    return true;
   }
 
   void OnRemoveRow(const ShopperAction& action, ReasonerOutput* out) {
@@ -2164,6 +2430,17 @@ class Reasoner::Impl {
         }
       }
       if (chosen == nullptr) return;
+      // Some pieces of a produce line: the line stays, lighter.
+      if (const catalog::Product* named = catalogue_->FindById(chosen->view.product_id);
+          p.has_weight && named != nullptr && named->sold_by == catalog::SoldBy::kWeight &&
+          chosen->view.priced_by == PricedBy::kWeight &&
+          chosen->view.measured_g - p.amount_g >
+              std::max(params_.produce_min_piece_ratio * named->unit_mass_g,
+                       params_.weight_match_sigma *
+                           std::hypot(p.sigma_g, chosen->view.measured_sigma_g))) {
+        TakePartOf(p, *chosen, 1.0, out);
+        return;
+      }
       p.item_ids.push_back(chosen->view.item_id);
       RemoveItem(*chosen, 1.0, EvidenceOf(p), out);
       return;
@@ -2190,6 +2467,43 @@ class Reasoner::Impl {
                   : LogWeightLikelihood(product, p.amount_g, p.sigma_g).second;
     }
     ResolveAddition(p, *product, units, 1.0, out);
+    // Loose produce named for a weight that may hold other things: billed from that weight for
+    // now, and again from its own weight when it is lifted out and put back (OnRemoval,
+    // ReturnRecentlyRemoved). Produce sold by the piece too: its pieces weigh ±20 % or more, so
+    // only its own weight tells what else came in with it.
+    if (prompt.prompt.kind == PromptKind::kWeighAlone && p.has_weight && IsLoose(*product) &&
+        !p.item_ids.empty()) {
+      p.reweigh_pending = true;
+      p.reweigh_deadline = now_ + Duration::Milliseconds(params_.reweigh_wait_ms);
+    }
+  }
+
+  // A removal while produce waits to be weighed alone, not heavier than the weight it was billed
+  // from: that produce lifted out. Returns the produce's item in the placement, or nullptr.
+  Item* ReweighedItem(double amount_g, double sigma_g, int64_t* placement_id) {
+    for (auto it = placements_.rbegin(); it != placements_.rend(); ++it) {
+      Placement& q = it->second;
+      if (!q.reweigh_pending || q.cancelled) continue;
+      if (now_ > q.reweigh_deadline) {
+        q.reweigh_pending = false;
+        continue;
+      }
+      for (int64_t id : q.item_ids) {
+        Item* item = FindItem(id);
+        if (item == nullptr || !item->present || item->view.own_item) continue;
+        const catalog::Product* product = catalogue_->FindById(item->view.product_id);
+        if (product == nullptr || !IsLoose(*product)) continue;
+        if (amount_g >
+            q.amount_g +
+                params_.weight_match_sigma *
+                    std::hypot(sigma_g, std::max(q.sigma_g, item->view.measured_sigma_g))) {
+          continue;
+        }
+        *placement_id = q.id;
+        return item;
+      }
+    }
+    return nullptr;
   }
 
   const catalog::Catalogue* catalogue_;
@@ -2210,6 +2524,7 @@ class Reasoner::Impl {
   int64_t placement_count_ = 0;
   int64_t item_count_ = 0;
 
+  std::optional<Timestamp> scale_recovered_t_;  // the scale's health last came back to ok
   std::vector<VisionEvidence> views_;
   std::set<std::string> used_regions_;
   std::deque<OpenScan> scans_;

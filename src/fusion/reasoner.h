@@ -75,6 +75,10 @@ struct ReasonerParams {
   // A removal followed within this time by an addition of the same weight (or the reverse) is a
   // transient (a lean, an item lifted and put back): nothing is billed twice.
   int64_t transient_return_ms = 4000;
+  // After a kWeighAlone answer naming produce sold per kg: the next removal within this time
+  // that is not heavier than the placement is that produce lifted out to be weighed alone; put
+  // back, it is billed at the weight measured alone.
+  int64_t reweigh_wait_ms = 20000;
 
   // Basket cameras expected (ids 0..basket_cameras-1) before any reports; others join when they
   // report. A weight event waits for each healthy one to compare after it.

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <optional>
+#include <random>
 #include <set>
 #include <utility>
 
@@ -208,6 +209,43 @@ ShopperAction SimulatedShopper::Answer(const ShopperPrompt& prompt, const basket
   return answer;
 }
 
+std::vector<sensors::WeightEvent> SimulatedShopper::WeighAlone(
+    const ShopperPrompt& prompt, const ShopperAction& answer, const catalog::Catalogue& catalogue,
+    std::optional<Timestamp> about, double sigma_g, std::mt19937_64& rng) {
+  if (prompt.kind != PromptKind::kWeighAlone || answer.answer != "product") return {};
+  const catalog::Product* product = catalogue.FindById(answer.product_id);
+  if (product == nullptr || !product->gtin.empty()) return {};  // loose produce only
+  // The named produce's place event: the latest one up to what the prompt is about that was not
+  // weighed alone yet (two melons in one drop are lifted one at a time).
+  const Timestamp until = about.value_or(prompt.event_time);
+  const TruthEvent* placed = nullptr;
+  const TruthEvent* latest = nullptr;
+  for (const TruthEvent& event : truth_.events) {
+    if (event.t > until) break;
+    if (event.kind != "place" || event.product_id != product->id) continue;
+    latest = &event;
+    if (!weighed_alone_.contains(&event)) placed = &event;
+  }
+  if (placed == nullptr) placed = latest;
+  if (placed == nullptr || placed->mass_g <= 0) return {};
+  weighed_alone_.insert(placed);
+  std::normal_distribution<double> error(0.0, sigma_g);
+  const auto weighing = [&](int64_t start_ms, double delta_g) {
+    sensors::WeightEvent event;
+    event.t_start = AtMs(answer.t, start_ms);
+    event.t_settle = AtMs(answer.t, start_ms + 500);
+    event.delta_g = delta_g;
+    event.sigma_g = sigma_g;
+    event.added = delta_g > 0;
+    event.below_min_capacity = std::abs(delta_g) < event.min_capacity_g;
+    event.note = "simulated: weighed alone";
+    return event;
+  };
+  const double out_g = placed->mass_g + error(rng);
+  const double back_g = placed->mass_g + error(rng);
+  return {weighing(1000, -out_g), weighing(2500, back_g)};
+}
+
 // --- figures ------------------------------------------------------------------------------------
 
 void EvalFigures::Merge(const EvalFigures& other) {
@@ -274,7 +312,14 @@ Result<SessionRun> RunSession(const SessionEvidence& evidence, const SessionTrut
   std::vector<ShopperPrompt> prompts;
   std::vector<AuditFlag> flags;
   std::multimap<Timestamp, ShopperAction> answers;  // pending, by time (stable for ties)
-  std::vector<Timestamp> weight_settles;            // of the weight events delivered, in order
+  // The shopper's weighings alone (SimulatedShopper::WeighAlone), pending, by settle time.
+  std::multimap<Timestamp, sensors::WeightEvent> weighings;
+  // Seeded by the session id: the same session always gets the same weighing errors.
+  uint64_t seed = 1469598103934665603ull;  // FNV-1a
+  for (char c : evidence.session_id)
+    seed = (seed ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  std::mt19937_64 rng(seed);
+  std::vector<Timestamp> weight_settles;  // of the weight events delivered, in order
   std::string mode = reasoner->ModeDescription();
 
   const auto take = [&](Timestamp t, Result<fusion::ReasonerOutput> output,
@@ -304,6 +349,10 @@ Result<SessionRun> RunSession(const SessionEvidence& evidence, const SessionTrut
       }
       ShopperAction answer = shopper.Answer(prompt, run.basket, about);
       if (observer != nullptr) observer->OnPrompt(prompt, answer);
+      for (sensors::WeightEvent& event :
+           shopper.WeighAlone(prompt, answer, catalogue, about, options.weigh_alone_sigma_g, rng)) {
+        weighings.emplace(event.t_settle, std::move(event));
+      }
       answers.emplace(answer.t, std::move(answer));
       prompts.push_back(std::move(prompt));
     }
@@ -332,6 +381,23 @@ Result<SessionRun> RunSession(const SessionEvidence& evidence, const SessionTrut
       const Timestamp next_tick = AtMs(last_tick, options.tick_ms);
       const bool answer_due =
           !answers.empty() && answers.begin()->first < until && answers.begin()->first <= next_tick;
+      const bool weighing_due = !weighings.empty() && weighings.begin()->first < until &&
+                                weighings.begin()->first <= next_tick &&
+                                (!answer_due || weighings.begin()->first < answers.begin()->first);
+      if (weighing_due && options.modalities.weight) {
+        const sensors::WeightEvent event = weighings.begin()->second;
+        weighings.erase(weighings.begin());
+        CS_RETURN_IF_ERROR(
+            timed(event.t_settle, [&] { return reasoner->AdvanceTo(event.t_settle); }));
+        weight_settles.push_back(event.t_settle);
+        CS_RETURN_IF_ERROR(timed(event.t_settle, [&] { return reasoner->OnWeightEvent(event); }));
+        last_tick = std::max(last_tick, event.t_settle);
+        continue;
+      }
+      if (weighing_due) {
+        weighings.erase(weighings.begin());
+        continue;
+      }
       if (answer_due) {
         const ShopperAction answer = answers.begin()->second;
         answers.erase(answers.begin());

@@ -26,6 +26,8 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,7 @@
 #include "core/status.h"
 #include "core/time.h"
 #include "fusion/reasoner.h"
+#include "sensors/weigh_chain.h"
 #include "service/session_evidence.h"
 #include "session/session_truth.h"
 
@@ -59,10 +62,22 @@ class SimulatedShopper {
   // relative to what the shopper had put in up to then is named.
   ShopperAction Answer(const ShopperPrompt& prompt, const basket::Basket& billed,
                        std::optional<Timestamp> about = std::nullopt) const;
+  // After answering a kWeighAlone prompt by naming loose produce (no barcode): the shopper lifts
+  // it out and puts it back on its own. Returned as the weigh chain would report them (a removal
+  // 1.5 s and a placement 3 s after the answer): the truth's mass of that produce (of its place
+  // events up to `about`, the latest not weighed alone yet), each with a Gaussian error of
+  // `sigma_g` drawn from `rng`. Simulated here, not through the load cells: the recorded session
+  // holds no such lift. Empty for any other prompt or answer.
+  std::vector<sensors::WeightEvent> WeighAlone(const ShopperPrompt& prompt,
+                                               const ShopperAction& answer,
+                                               const catalog::Catalogue& catalogue,
+                                               std::optional<Timestamp> about, double sigma_g,
+                                               std::mt19937_64& rng);
 
  private:
   const SessionTruth& truth_;
   int64_t answer_delay_ms_;
+  std::set<const TruthEvent*> weighed_alone_;  // place events already weighed alone
 };
 
 struct BehaviourFigures {
@@ -123,6 +138,10 @@ struct EvalOptions {
   fusion::ReasonerParams reasoner;
   int64_t answer_delay_ms = 3000;
   int64_t tick_ms = 50;  // AdvanceTo granularity between evidence
+  // Error (1σ) of the simulated weighing of a produce lifted out and put back alone
+  // (SimulatedShopper::WeighAlone): what the weigh chain reached on lone produce placements in the
+  // dev sessions (26 placements, all within ±1.2 g of the true mass; simulation).
+  double weigh_alone_sigma_g = 0.6;
 };
 
 // Runs the reasoner over one session's evidence (extracted once, with every modality; the

@@ -366,7 +366,9 @@ TEST(ReasonerTest, ProduceNotChosenIsAskedAfterTheChoiceWait) {
   EXPECT_TRUE(Ok(r->AdvanceTo(Ms(7999))).empty());
   const ReasonerOutput out = Ok(r->AdvanceTo(Ms(8000)));  // settle + produce_choice_wait_ms
   ASSERT_EQ(out.prompts.size(), 1u);
-  EXPECT_EQ(out.prompts[0].kind, PromptKind::kChooseProduct);
+  // Nobody picked produce for this weight on the screen: it may hold several things, so the
+  // question also asks for loose produce to be weighed alone.
+  EXPECT_EQ(out.prompts[0].kind, PromptKind::kWeighAlone);
   EXPECT_EQ(out.prompts[0].event_time, Ms(8000));
   EXPECT_TRUE(Has(out.prompts[0].candidate_product_ids, kApple));
   const ReasonerOutput answered =
@@ -536,6 +538,96 @@ TEST(ReasonerTest, MultiDropWithAnUnscannedItemBillsTheScansAndAsksAboutTheRest)
   EXPECT_TRUE(Ok(r->AdvanceTo(Ms(100000))).empty());
 }
 
+// Produce in a drop with scanned items: its weight is only inferred (the drop less the scans'
+// catalogue masses, off by their mass spread), so the shopper is asked to weigh it alone; put
+// back, it is billed at the weight it has alone.
+TEST(ReasonerTest, ProduceInAMultiDropIsBilledAtTheWeightItHasAlone) {
+  auto r = Make();
+  Ok(r->OnScan(Scan(1000, kCreamGtin)));
+  Ok(r->OnScan(Scan(3000, kMilkGtin)));
+  // Cream (322 g), milk (1071 g) and an apple (181 g): the remainder by catalogue masses is 195 g.
+  Ok(r->OnWeightEvent(Weight(5000, 5600, 322 + 1071 + 181)));
+  const ReasonerOutput asked = Ok(r->AdvanceTo(Ms(20000)));
+  ASSERT_EQ(asked.prompts.size(), 1u);
+  EXPECT_EQ(asked.prompts[0].kind, PromptKind::kWeighAlone);
+  const ReasonerOutput answered =
+      Ok(r->OnShopper(Answer(23000, asked.prompts[0].prompt_id, kApple, "product")));
+  ASSERT_EQ(answered.actions.size(), 1u);
+  EXPECT_NEAR(answered.actions[0].net_weight_g, 195, 1);  // for now
+  // Lifted out and put back on its own.
+  const ReasonerOutput out = Ok(r->OnWeightEvent(Weight(24000, 24500, -181.2)));
+  ASSERT_EQ(out.actions.size(), 1u);
+  EXPECT_EQ(out.actions[0].kind, BasketActionKind::kRemove);
+  EXPECT_EQ(out.actions[0].product_id, kApple);
+  const ReasonerOutput back = Ok(r->OnWeightEvent(Weight(25500, 26000, 181.0)));
+  ASSERT_EQ(back.actions.size(), 1u);
+  EXPECT_EQ(back.actions[0].kind, BasketActionKind::kAdd);
+  EXPECT_EQ(back.actions[0].priced_by, PricedBy::kWeight);
+  EXPECT_NEAR(back.actions[0].net_weight_g, 181.0, 0.01);
+  EXPECT_TRUE(back.prompts.empty());  // 14 g left over is within the scans' mass spread
+  EXPECT_TRUE(Ok(r->AdvanceTo(Ms(100000))).empty());
+  EXPECT_EQ(Count(*r, kCream), 1);
+  EXPECT_EQ(Count(*r, kMilk), 1);
+  EXPECT_EQ(Count(*r, kApple), 1);
+}
+
+// Two kinds of produce dropped together, unscanned: one named and weighed alone, what it leaves
+// of the drop's weight is asked about as the next thing.
+TEST(ReasonerTest, TwoProduceInOneDropAreAskedAboutOneByOne) {
+  auto r = Make({.weight = true, .vision = false, .scan = true});
+  Ok(r->OnWeightEvent(Weight(1000, 1500, 138 + 328)));
+  const ReasonerOutput asked = Ok(r->AdvanceTo(Ms(8000)));
+  ASSERT_EQ(asked.prompts.size(), 1u);
+  EXPECT_EQ(asked.prompts[0].kind, PromptKind::kWeighAlone);
+  Ok(r->OnShopper(Answer(9000, asked.prompts[0].prompt_id, kApple, "product")));
+  Ok(r->OnWeightEvent(Weight(10000, 10500, -138.1)));
+  const ReasonerOutput back = Ok(r->OnWeightEvent(Weight(11500, 12000, 138.0)));
+  ASSERT_EQ(back.actions.size(), 1u);
+  EXPECT_EQ(back.actions[0].product_id, kApple);
+  EXPECT_NEAR(back.actions[0].net_weight_g, 138.0, 0.01);
+  // The other 328 g came in with it: asked about now, never taken for the shopper's own.
+  ASSERT_EQ(back.prompts.size(), 1u);
+  EXPECT_EQ(back.prompts[0].kind, PromptKind::kWeighAlone);
+  const ReasonerOutput second =
+      Ok(r->OnShopper(Answer(15000, back.prompts[0].prompt_id, kMushroom, "product")));
+  ASSERT_EQ(second.actions.size(), 1u);
+  EXPECT_EQ(second.actions[0].product_id, kMushroom);
+  EXPECT_NEAR(second.actions[0].net_weight_g, 328, 1);
+  EXPECT_EQ(Count(*r, kApple), 1);
+}
+
+// Scanned one carton, placed another that looks like nothing the shop sells: the shopper's answer
+// names it, the switch is flagged and the scan is consumed, so that it is not billed for the
+// next placement of its weight.
+TEST(ReasonerTest, AnswerNamingAnotherProductThanTheOpenScanIsASwitchAndConsumesTheScan) {
+  auto r = Make();
+  const sensors::PointMm at{200, 200};
+  Ok(r->OnScan(Scan(1000, kMilkGtin)));
+  Ok(r->OnWeightEvent(Weight(2600, 3000, 767, at)));
+  Ok(r->OnVision(View(0, 2000, 3500, {Region(0, 1, false, at, {{"ginger", 0.8}}, 0.95)})));
+  ReasonerOutput out =
+      Ok(r->OnVision(View(1, 2000, 3600, {Region(1, 1, false, at, {{"pineapple", 0.8}}, 0.95)})));
+  out.Append(Ok(r->AdvanceTo(Ms(9000))));
+  ASSERT_EQ(out.prompts.size(), 1u);
+  const ReasonerOutput answered = Ok(
+      r->OnShopper(Answer(10000, out.prompts[0].prompt_id, "alpro-blueberry-soyghurt", "product")));
+  ASSERT_EQ(answered.actions.size(), 1u);
+  ASSERT_EQ(answered.flags.size(), 1u);
+  EXPECT_EQ(answered.flags[0].kind, AuditFlagKind::kTicketSwitch);
+  EXPECT_TRUE(Has(answered.flags[0].evidence_ids, "scan:1"));
+  // An unscanned litre carton next is not billed as the scanned milk.
+  const ReasonerOutput next = Ok(r->OnWeightEvent(Weight(20000, 20500, 1063, at)));
+  EXPECT_TRUE(next.actions.empty());
+  // Nor is the scan asked about as never placed.
+  const ReasonerOutput later = Ok(r->AdvanceTo(Ms(30000)));
+  for (const ShopperPrompt& prompt : later.prompts) {
+    EXPECT_NE(prompt.kind, PromptKind::kPlaceScannedItem);
+  }
+  for (const AuditFlag& flag : later.flags) {
+    EXPECT_NE(flag.kind, AuditFlagKind::kScanWithoutPlacement);
+  }
+}
+
 TEST(ReasonerTest, UnscannedCartonIsAskedAboutNotTakenForTheShoppersOwn) {
   auto r = Make();
   const sensors::PointMm at{200, 200};
@@ -550,7 +642,8 @@ TEST(ReasonerTest, UnscannedCartonIsAskedAboutNotTakenForTheShoppersOwn) {
   EXPECT_TRUE(out.flags.empty());
   ASSERT_EQ(out.prompts.size(), 1u);
   EXPECT_TRUE(out.prompts[0].kind == PromptKind::kPleaseScan ||
-              out.prompts[0].kind == PromptKind::kChooseProduct);
+              out.prompts[0].kind == PromptKind::kChooseProduct ||
+              out.prompts[0].kind == PromptKind::kWeighAlone);
   for (const ReasonerItem& item : r->Items()) EXPECT_FALSE(item.own_item);
   const ReasonerOutput answered =
       Ok(r->OnShopper(Answer(12000, out.prompts[0].prompt_id, kMilk, "product")));
@@ -558,6 +651,82 @@ TEST(ReasonerTest, UnscannedCartonIsAskedAboutNotTakenForTheShoppersOwn) {
   ASSERT_EQ(answered.flags.size(), 1u);
   EXPECT_EQ(answered.flags[0].kind, AuditFlagKind::kUnscannedItem);
   EXPECT_EQ(answered.flags[0].product_id, kMilk);
+}
+
+// An unscanned carton put in and, within the transient window, a carton of the same weight taken
+// out from elsewhere: the cameras saw the new one appear, so this is no lean that came back.
+TEST(ReasonerTest, AdditionTheCamerasSawIsNotCancelledByARemovalOfItsWeightElsewhere) {
+  auto r = Make();
+  const sensors::PointMm at{200, 200};
+  const sensors::PointMm far{420, 320};
+  Ok(r->OnScan(Scan(1000, kMilkGtin)));
+  Ok(r->OnWeightEvent(Weight(2600, 3000, 1062, at)));
+  Ok(r->AdvanceTo(Ms(8000)));
+  ASSERT_EQ(Count(*r, kMilk), 1);
+  Ok(r->OnWeightEvent(Weight(20000, 20400, 1068, far)));
+  Ok(r->OnVision(View(0, 19900, 20900, {Region(0, 1, false, far, {{"ginger", 0.8}}, 0.8)})));
+  ReasonerOutput out = Ok(r->OnWeightEvent(Weight(22000, 22500, -1063, at)));
+  out.Append(Ok(r->AdvanceTo(Ms(40000))));
+  EXPECT_EQ(Count(*r, kMilk), 0);     // the milk left
+  ASSERT_EQ(out.prompts.size(), 1u);  // the new carton is asked about
+  EXPECT_TRUE(Has(out.prompts[0].evidence_ids, "weight:2"));
+}
+
+// The same carton put in and taken out again at once (from where it went in): nothing billed,
+// nothing asked.
+TEST(ReasonerTest, CartonPutInAndTakenOutAgainAtOnceBillsNothing) {
+  auto r = Make();
+  const sensors::PointMm at{200, 200};
+  Ok(r->OnWeightEvent(Weight(20000, 20400, 1068, at)));
+  Ok(r->OnVision(View(0, 19900, 20900, {Region(0, 1, false, at, {{"ginger", 0.8}}, 0.8)})));
+  ReasonerOutput out = Ok(r->OnWeightEvent(Weight(22000, 22500, -1066, at)));
+  out.Append(Ok(r->AdvanceTo(Ms(40000))));
+  EXPECT_TRUE(out.actions.empty());
+  EXPECT_TRUE(out.prompts.empty());
+  EXPECT_TRUE(out.flags.empty());
+}
+
+// One pear of five taken out: the line stays, at the weight left.
+TEST(ReasonerTest, SomePiecesTakenFromAProduceLineLeaveItLighter) {
+  auto r = Make();
+  Ok(r->OnShopper(Choose(1000, kApple, "5")));
+  Ok(r->OnWeightEvent(Weight(2600, 3000, 905)));
+  ASSERT_EQ(Count(*r, kApple), 5);
+  ReasonerOutput out = Ok(r->OnWeightEvent(Weight(30000, 30400, -181)));
+  out.Append(Ok(r->AdvanceTo(Ms(40000))));
+  EXPECT_TRUE(out.flags.empty());
+  EXPECT_TRUE(out.prompts.empty());
+  ASSERT_EQ(out.actions.size(), 2u);
+  EXPECT_EQ(out.actions[0].kind, BasketActionKind::kRemove);
+  EXPECT_EQ(out.actions[1].kind, BasketActionKind::kAdd);
+  EXPECT_EQ(out.actions[1].product_id, kApple);
+  EXPECT_NEAR(out.actions[1].net_weight_g, 724, 0.01);
+  EXPECT_EQ(Count(*r, kApple), 4);
+}
+
+// A lost load cell comes back and the weigh chain reports its share of the load as a step that
+// no camera saw anything appear for: not an item.
+TEST(ReasonerTest, StepNoCameraSawJustAfterTheScaleRecoveredIsNotAnItem) {
+  auto r = Make();
+  sensors::ScaleStatus status;
+  status.t = Ms(1000);
+  status.health = sensors::ScaleHealth::kDegraded;
+  Ok(r->OnScaleStatus(status));
+  status.t = Ms(5000);
+  status.health = sensors::ScaleHealth::kOk;
+  Ok(r->OnScaleStatus(status));
+  ReasonerOutput out = Ok(r->OnWeightEvent(Weight(5200, 5600, 1500)));
+  out.Append(Ok(r->OnVision(View(0, 5100, 6000, {}))));
+  out.Append(Ok(r->OnVision(View(1, 5100, 6100, {}))));
+  out.Append(Ok(r->AdvanceTo(Ms(30000))));
+  EXPECT_TRUE(out.actions.empty());
+  EXPECT_TRUE(out.prompts.empty());
+  // Later, the same step is an item (asked about).
+  out = Ok(r->OnWeightEvent(Weight(40000, 40400, 1500)));
+  out.Append(Ok(r->OnVision(View(0, 39900, 41000, {}))));
+  out.Append(Ok(r->OnVision(View(1, 39900, 41000, {}))));
+  out.Append(Ok(r->AdvanceTo(Ms(60000))));
+  EXPECT_EQ(out.prompts.size(), 1u);
 }
 
 TEST(ReasonerTest, ScanWithoutPlacementIsAskedAndFlaggedAfterTheTimeout) {
