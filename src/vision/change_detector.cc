@@ -142,13 +142,246 @@ cv::Mat ShiftExplained(const cv::Mat& reference, const cv::Mat& current, const c
   return explained;
 }
 
+// Splits a filled added region into its cores, the parts farther from its edge than
+// split_core_share of the farthest, each pixel going to its nearest core: two cores joined by a
+// neck are two items of about the same size. Then SplitAtNecks and CutAtConcavities look for
+// items of unlike size and overlapping ones.
+std::vector<cv::Mat> SplitAtCores(const cv::Mat& filled, double min_area,
+                                  const ChangeDetectorParams& p) {
+  if (p.split_core_share <= 0) return {filled};
+  cv::Mat distance;
+  cv::distanceTransform(filled, distance, cv::DIST_L2, 5);
+  double max_distance = 0;
+  cv::minMaxLoc(distance, nullptr, &max_distance);
+  const cv::Mat cores = distance > p.split_core_share * max_distance;
+  cv::Mat core_labels;
+  const int core_count = cv::connectedComponents(cores, core_labels, 8, CV_32S);
+  if (core_count <= 2) return {filled};
+  cv::Mat nearest;
+  cv::Mat labels;
+  cv::distanceTransform(~cores, nearest, labels, cv::DIST_L2, 5, cv::DIST_LABEL_CCOMP);
+  std::vector<cv::Mat> parts;
+  for (int c = 1; c < core_count; ++c) {
+    // DIST_LABEL_CCOMP numbers the zero components itself: find this core's label.
+    cv::Point seed;
+    cv::minMaxLoc(core_labels == c, nullptr, nullptr, nullptr, &seed);
+    const int label = labels.at<int>(seed);
+    cv::Mat part = (labels == label) & filled;
+    if (cv::countNonZero(part) >= min_area) parts.push_back(part);
+  }
+  return parts;
+}
+
+// Splits one filled added region (work scale, full work-frame mask) where it pinches: items put
+// down together touch or overlap a little, and their union then has a neck. The distance to the
+// region's edge has one peak per item; two peaks are two items when the highest path between
+// them (the saddle of the distance map) drops below `split_neck_ratio` of the lower peak. That
+// is a component tree of the distance map, flooded from its highest pixels (union-find): a
+// component that meets a higher one at such a saddle is one item's core. OpenCV has watershed
+// but no h-maxima, hence this flood. Each core's peak becomes a marker; each pixel goes to the
+// nearest marker, or with `split_by_colour` cv::watershed on the image draws the boundary
+// (measured worse: its labels leak around items).
+std::vector<cv::Mat> SplitAtNecks(const cv::Mat& filled, const cv::Mat& work_bgr,
+                                  const ChangeDetectorParams& p) {
+  const cv::Rect full(0, 0, filled.cols, filled.rows);
+  const cv::Rect box = cv::boundingRect(filled);
+  const cv::Rect roi = cv::Rect(box.x - 2, box.y - 2, box.width + 4, box.height + 4) & full;
+  const cv::Mat region = filled(roi);
+  cv::Mat distance;
+  cv::distanceTransform(region, distance, cv::DIST_L2, cv::DIST_MASK_PRECISE);
+  std::vector<int> order;
+  order.reserve(static_cast<std::size_t>(cv::countNonZero(region)));
+  const auto* d = distance.ptr<float>(0);
+  const int cols = distance.cols;
+  for (int i = 0; i < static_cast<int>(distance.total()); ++i) {
+    if (d[i] > 0) order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(), [d](int a, int b) { return d[a] > d[b]; });
+  // Union-find over pixels; a root knows its component's peak pixel.
+  std::vector<int> parent(distance.total(), -1);
+  std::vector<int> peak(distance.total(), -1);
+  const auto find = [&parent](int i) {
+    while (parent[static_cast<std::size_t>(i)] != i) {
+      const std::size_t at = static_cast<std::size_t>(i);
+      parent[at] = parent[static_cast<std::size_t>(parent[at])];
+      i = parent[at];
+    }
+    return i;
+  };
+  const double min_peak = p.split_min_radius_px;
+  std::vector<int> seeds;  // peak pixels of the cores
+  for (int i : order) {
+    const std::size_t at = static_cast<std::size_t>(i);
+    parent[at] = i;
+    peak[at] = i;
+    const int x = i % cols;
+    const int y = i / cols;
+    for (int dy = -1; dy <= 1; ++dy) {
+      for (int dx = -1; dx <= 1; ++dx) {
+        if ((dx == 0 && dy == 0) || x + dx < 0 || x + dx >= cols || y + dy < 0 ||
+            y + dy >= distance.rows) {
+          continue;
+        }
+        const int j = i + dy * cols + dx;
+        if (parent[static_cast<std::size_t>(j)] < 0) continue;
+        int a = find(i);
+        int b = find(j);
+        if (a == b) continue;
+        // b keeps the higher peak.
+        if (d[peak[static_cast<std::size_t>(a)]] > d[peak[static_cast<std::size_t>(b)]]) {
+          std::swap(a, b);
+        }
+        const double lower_peak = static_cast<double>(d[peak[static_cast<std::size_t>(a)]]);
+        if (lower_peak >= min_peak && static_cast<double>(d[i]) < p.split_neck_ratio * lower_peak) {
+          seeds.push_back(peak[static_cast<std::size_t>(a)]);
+        }
+        parent[static_cast<std::size_t>(a)] = b;
+      }
+    }
+  }
+  if (seeds.empty()) return {filled};
+  seeds.push_back(peak[static_cast<std::size_t>(find(order.front()))]);
+  // Markers: a disk of half its radius around each core's peak; 0 elsewhere (to be flooded).
+  cv::Mat markers(roi.size(), CV_32S, cv::Scalar(0));
+  for (std::size_t s = 0; s < seeds.size(); ++s) {
+    const cv::Point at(seeds[s] % cols, seeds[s] / cols);
+    const int radius = std::max(1, static_cast<int>(0.5 * static_cast<double>(d[seeds[s]])));
+    cv::circle(markers, at, radius, cv::Scalar(static_cast<int>(s) + 1), cv::FILLED);
+  }
+  // Label per pixel of the box: the marker (seed index + 1) it is flooded from.
+  cv::Mat labels;
+  if (p.split_by_colour) {
+    cv::Mat bgr8;
+    work_bgr(roi).convertTo(bgr8, CV_8UC3);
+    labels = markers.clone();
+    cv::watershed(bgr8, labels);
+  } else {
+    // Nearest marker; DIST_LABEL_CCOMP numbers the markers itself: map its labels back.
+    cv::Mat nearest;
+    cv::Mat ccomp;
+    cv::distanceTransform(markers == 0, nearest, ccomp, cv::DIST_L2, 5, cv::DIST_LABEL_CCOMP);
+    labels = cv::Mat(roi.size(), CV_32S, cv::Scalar(0));
+    for (int y = 0; y < labels.rows; ++y) {
+      for (int x = 0; x < labels.cols; ++x) {
+        const int c = ccomp.at<int>(y, x);
+        for (std::size_t s = 0; s < seeds.size(); ++s) {
+          if (ccomp.at<int>(seeds[s] / cols, seeds[s] % cols) == c) {
+            labels.at<int>(y, x) = static_cast<int>(s) + 1;
+            break;
+          }
+        }
+      }
+    }
+  }
+  std::vector<cv::Mat> parts;
+  for (std::size_t s = 0; s < seeds.size(); ++s) {
+    cv::Mat part(filled.size(), CV_8U, cv::Scalar(0));
+    const cv::Mat in_roi = (labels == static_cast<int>(s) + 1) & region;
+    in_roi.copyTo(part(roi));
+    parts.push_back(part);
+  }
+  return parts;
+}
+
+// Cuts a filled added region (work scale, full work-frame mask) between two concavities of its
+// outline: where two items overlap, their union's outline turns inwards at both ends of the
+// overlap. A concavity is the farthest outline point from a convex-hull edge (the edge's
+// convexity defect; computed here rather than with cv::convexityDefects, which throws on the
+// non-monotonic hulls that ragged masks give). The cut joins the pair of concavities, each at
+// least split_min_concavity_px deep, whose length over their summed depth is smallest, if that
+// ratio is at most split_max_cut_per_depth and the cut runs inside the region; both sides must
+// be at least `min_area` px. Each side is cut again, up to `levels` deep.
+void CutAtConcavities(const cv::Mat& filled, double min_area, const ChangeDetectorParams& p,
+                      int levels, std::vector<cv::Mat>& out) {
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(filled, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_NONE);
+  const auto largest = std::max_element(
+      contours.begin(), contours.end(),
+      [](const auto& a, const auto& b) { return cv::contourArea(a) < cv::contourArea(b); });
+  if (levels <= 0 || largest == contours.end() || largest->size() < 8 ||
+      cv::countNonZero(filled) < 2 * min_area) {
+    out.push_back(filled);
+    return;
+  }
+  const std::vector<cv::Point>& outline = *largest;
+  std::vector<int> hull;
+  cv::convexHull(outline, hull, false, false);
+  std::sort(hull.begin(), hull.end());
+  struct Concavity {
+    cv::Point2d at;
+    double depth = 0;
+  };
+  std::vector<Concavity> concavities;
+  const int n = static_cast<int>(outline.size());
+  for (std::size_t h = 0; h < hull.size(); ++h) {
+    const int from = hull[h];
+    const int to = h + 1 < hull.size() ? hull[h + 1] : hull[0] + n;
+    if (to - from < 3) continue;
+    const cv::Point2d a(outline[static_cast<std::size_t>(from)]);
+    const cv::Point2d b(outline[static_cast<std::size_t>(to % n)]);
+    const cv::Point2d edge = b - a;
+    const double length = std::sqrt(edge.dot(edge));
+    if (length < 1e-6) continue;
+    Concavity deepest;
+    for (int i = from + 1; i < to; ++i) {
+      const cv::Point2d q(outline[static_cast<std::size_t>(i % n)]);
+      const double depth = std::abs(edge.x * (q.y - a.y) - edge.y * (q.x - a.x)) / length;
+      if (depth > deepest.depth) deepest = {q, depth};
+    }
+    if (deepest.depth >= p.split_min_concavity_px) concavities.push_back(deepest);
+  }
+  double best_cost = p.split_max_cut_per_depth;
+  cv::Mat best_cut;
+  for (std::size_t i = 0; i < concavities.size(); ++i) {
+    for (std::size_t j = i + 1; j < concavities.size(); ++j) {
+      const cv::Point2d d = concavities[j].at - concavities[i].at;
+      const double length = std::sqrt(d.dot(d));
+      const double cost = length / (concavities[i].depth + concavities[j].depth);
+      if (length < 2 || cost >= best_cost) continue;
+      int inside = 0;
+      int samples = 0;
+      for (double s = 0; s <= length; s += 0.5, ++samples) {
+        const cv::Point q(cvRound(concavities[i].at.x + d.x * s / length),
+                          cvRound(concavities[i].at.y + d.y * s / length));
+        inside += filled.at<uint8_t>(q) != 0 ? 1 : 0;
+      }
+      if (inside < 0.9 * samples) continue;
+      cv::Mat cut = filled.clone();
+      cv::line(cut, cv::Point(concavities[i].at), cv::Point(concavities[j].at), cv::Scalar(0), 2);
+      cv::Mat labels;
+      cv::Mat stats;
+      cv::Mat centroids;
+      const int count = cv::connectedComponentsWithStats(cut, labels, stats, centroids, 4);
+      int big = 0;
+      for (int c = 1; c < count; ++c) big += stats.at<int>(c, cv::CC_STAT_AREA) >= min_area ? 1 : 0;
+      if (big < 2) continue;
+      best_cost = cost;
+      best_cut = cut;
+    }
+  }
+  if (best_cut.empty()) {
+    out.push_back(filled);
+    return;
+  }
+  cv::Mat labels;
+  cv::Mat stats;
+  cv::Mat centroids;
+  const int count = cv::connectedComponentsWithStats(best_cut, labels, stats, centroids, 4);
+  for (int c = 1; c < count; ++c) {
+    if (stats.at<int>(c, cv::CC_STAT_AREA) < min_area) continue;
+    CutAtConcavities(labels == c, min_area, p, levels - 1, out);
+  }
+}
+
 // Connected regions of `mask` (work scale) after cleaning, as full-resolution regions.
 std::vector<ChangeRegion> Regions(const cv::Mat& mask_in, ChangeRegion::Kind kind,
-                                  const cv::Mat& source_bgr, const ChangeDetectorParams& p) {
-  cv::Mat mask;
-  cv::morphologyEx(mask_in, mask, cv::MORPH_OPEN,
+                                  const cv::Mat& source_bgr, const cv::Mat& source_work,
+                                  const ChangeDetectorParams& p) {
+  cv::Mat opened;
+  cv::morphologyEx(mask_in, opened, cv::MORPH_OPEN,
                    cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3)));
-  cv::morphologyEx(mask, mask, cv::MORPH_CLOSE,
+  cv::Mat mask;
+  cv::morphologyEx(opened, mask, cv::MORPH_CLOSE,
                    cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(9, 9)));
   // Fill holes: an item's parts that look like the basket are still the item.
   std::vector<std::vector<cv::Point>> contours;
@@ -164,33 +397,27 @@ std::vector<ChangeRegion> Regions(const cv::Mat& mask_in, ChangeRegion::Kind kin
     cv::Mat filled(mask.size(), CV_8U, cv::Scalar(0));
     cv::drawContours(filled, std::vector<std::vector<cv::Point>>{contour}, 0, cv::Scalar(255),
                      cv::FILLED);
-    if (kind != ChangeRegion::Kind::kAdded || p.split_core_share <= 0) {
+    if (kind != ChangeRegion::Kind::kAdded) {
       parts.push_back(filled);
       continue;
     }
-    // Cores: where the distance to the edge is near its maximum; two cores joined by a neck are
-    // two items. Every pixel goes to its nearest core.
-    cv::Mat distance;
-    cv::distanceTransform(filled, distance, cv::DIST_L2, 5);
-    double max_distance = 0;
-    cv::minMaxLoc(distance, nullptr, &max_distance);
-    const cv::Mat cores = distance > p.split_core_share * max_distance;
-    cv::Mat core_labels;
-    const int core_count = cv::connectedComponents(cores, core_labels, 8, CV_32S);
-    if (core_count <= 2) {
-      parts.push_back(filled);
-      continue;
-    }
-    cv::Mat nearest;
-    cv::Mat labels;
-    cv::distanceTransform(~cores, nearest, labels, cv::DIST_L2, 5, cv::DIST_LABEL_CCOMP);
-    for (int c = 1; c < core_count; ++c) {
-      // DIST_LABEL_CCOMP numbers the zero components itself: find this core's label.
-      cv::Point seed;
-      cv::minMaxLoc(core_labels == c, nullptr, nullptr, nullptr, &seed);
-      const int label = labels.at<int>(seed);
-      cv::Mat part = (labels == label) & filled;
-      if (cv::countNonZero(part) >= min_area_work) parts.push_back(part);
+    for (cv::Mat& piece : SplitAtCores(filled, min_area_work, p)) {
+      // A piece the changed pixels fill only in part (an item on other items of like colour) has
+      // a ragged outline whose pinches and notches are not item boundaries: not split further.
+      const double fill = static_cast<double>(cv::countNonZero(opened & piece)) /
+                          static_cast<double>(std::max(1, cv::countNonZero(piece)));
+      if (fill < p.split_min_fill) {
+        parts.push_back(std::move(piece));
+        continue;
+      }
+      for (cv::Mat& part : SplitAtNecks(piece, source_work, p)) {
+        if (cv::countNonZero(part) < min_area_work) continue;
+        if (p.split_max_cut_per_depth > 0) {
+          CutAtConcavities(part, min_area_work, p, 3, parts);
+        } else {
+          parts.push_back(std::move(part));
+        }
+      }
     }
   }
   for (const cv::Mat& filled_full : parts) {
@@ -247,9 +474,9 @@ BasketChange CompareStableFrames(const cv::Mat& reference_bgr, const cv::Mat& cu
       if (expected_sign == 0) vanished = like_empty & changed_unshadowed;
     }
   }
-  change.regions = Regions(added, ChangeRegion::Kind::kAdded, current_bgr, params);
+  change.regions = Regions(added, ChangeRegion::Kind::kAdded, current_bgr, current, params);
   std::vector<ChangeRegion> gone =
-      Regions(vanished, ChangeRegion::Kind::kVanished, reference_bgr, params);
+      Regions(vanished, ChangeRegion::Kind::kVanished, reference_bgr, reference, params);
   for (ChangeRegion& region : gone) change.regions.push_back(std::move(region));
   return change;
 }

@@ -70,9 +70,23 @@ struct ChangeDetectorParams {
   // Shifted items: neighbourhoods matched against the reference displaced up to this far.
   int shift_search_px = 6;        // at work scale
   double shift_match_grey = 9.0;  // mean absolute difference of a matched 7x7 neighbourhood
-  // Regions. An added region splits where it pinches: into its cores, the parts farther from
-  // its edge than this share of the farthest (0 never splits).
+  // Regions. An added region is split (items put down together touch or overlap), in turn:
+  //  - into its cores, the parts farther from its edge than split_core_share of the farthest
+  //    (0: not), each pixel going to its nearest core;
+  //  - at a saddle of its distance-to-edge map lower than split_neck_ratio of the lower of the
+  //    two peaks around it (0: not), both peaks at least split_min_radius_px from the edge (work
+  //    scale); the boundary by watershed on the image (split_by_colour) or nearest core;
+  //  - between two concavities of its outline, each at least split_min_concavity_px deep (work
+  //    scale), the cut no longer than split_max_cut_per_depth times their summed depth (0: not).
+  // The last two only where the changed pixels fill at least split_min_fill of the region: an
+  // item on other items of like colour gives a ragged outline whose notches are not boundaries.
   double split_core_share = 0.45;
+  double split_neck_ratio = 0.75;
+  double split_min_radius_px = 3.0;
+  bool split_by_colour = false;
+  double split_min_concavity_px = 2.0;
+  double split_max_cut_per_depth = 3.0;
+  double split_min_fill = 0.95;
   int min_region_px = 300;           // area at full resolution
   double max_changed_share = 0.5;    // more changed than this: covered or moved camera
   double min_weight_change_g = 5.0;  // weight events smaller than this give no kind hint
