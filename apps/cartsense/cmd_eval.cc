@@ -4,13 +4,16 @@
 // scores the final baskets, prompts, flags and latencies against the truth.
 //
 //   cartsense eval --sessions DIR... [--modalities weight,vision,scan] [--ablations] [--json]
-//                  [--verbose] [--catalogue CSV] [--bundle DIR]
+//                  [--verbose] [--catalogue CSV] [--bundle DIR] [--ledger-dir DIR]
 //
 // A DIR is a session folder, or a folder whose sub-folders are sessions. --ablations runs the
 // reasoner four times over the same evidence: fused, weight only, vision only, scan only.
 // --verbose prints every basket action, prompt (with the shopper's answer) and flag as the replay
-// reaches it, and each session's final basket with totals.
+// reaches it, and each session's final basket with totals. --ledger-dir records what the fused
+// reasoner decides in each session in a basket ledger DIR/<session id>.sqlite, as a cart would
+// (`cartsense basket --ledger FILE` shows it); an existing ledger is never overwritten.
 #include <cstdio>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -22,12 +25,15 @@
 #include <nlohmann/json.hpp>
 
 #include "basket/basket.h"
+#include "basket/ledger.h"
+#include "basket_text.h"
 #include "catalog/catalogue.h"
 #include "catalog/recognizer.h"
 #include "commands.h"
 #include "fusion/reasoner.h"
 #include "paths.h"
 #include "service/basket_eval.h"
+#include "service/ledger_observer.h"
 #include "service/session_evidence.h"
 #include "session/session_reader.h"
 #include "session/session_truth.h"
@@ -44,15 +50,9 @@ struct EvalCommandOptions {
   bool verbose = false;
   std::string catalogue;
   std::string bundle;
+  std::string ledger_dir;
   int64_t answer_delay_ms = 3000;
 };
-
-std::string Money(int64_t minor, const std::string& currency) {
-  std::ostringstream out;
-  out << (minor < 0 ? "-" : "") << std::llabs(minor) / 100 << "." << std::setw(2)
-      << std::setfill('0') << std::llabs(minor) % 100 << " " << currency;
-  return out.str();
-}
 
 std::string Seconds(Timestamp t) {
   std::ostringstream out;
@@ -274,23 +274,48 @@ int RunEval(const EvalCommandOptions& options) {
                   << "): " << evidence->weight_events << " weight events, " << evidence->scans
                   << " scans, " << evidence->vision_reports << " camera reports\n";
       }
-      auto run = service::RunSession(*evidence, *truth, *catalogue, eval_options,
-                                     print ? &printer : nullptr);
+      service::EvalObserver* observer = print ? &printer : nullptr;
+      std::unique_ptr<basket::Ledger> ledger;
+      std::unique_ptr<service::LedgerObserver> recorder;
+      if (!options.ledger_dir.empty() && c == 0) {
+        const std::filesystem::path ledger_path = std::filesystem::path(options.ledger_dir) /
+                                                  service::LedgerFileName(evidence->session_id);
+        std::error_code error;
+        std::filesystem::create_directories(options.ledger_dir, error);
+        if (error) {
+          return fail(
+              UnavailableError("cannot create " + options.ledger_dir + ": " + error.message()),
+              kExitUnavailable);
+        }
+        if (std::filesystem::exists(ledger_path)) {
+          return fail(AlreadyExistsError(ledger_path.string() +
+                                         " exists (a ledger is never overwritten; remove it or "
+                                         "choose another --ledger-dir)"),
+                      kExitUsage);
+        }
+        basket::LedgerOptions ledger_options;
+        ledger_options.catalogue = &*catalogue;
+        auto opened = basket::Ledger::Open(
+            ledger_path.string(),
+            {evidence->session_id, catalogue->version(), catalogue->currency()}, ledger_options);
+        if (!opened.ok()) return fail(opened.status(), kExitUnavailable);
+        ledger = std::move(*opened);
+        recorder = std::make_unique<service::LedgerObserver>(ledger.get(), observer);
+        observer = recorder.get();
+      }
+      auto run = service::RunSession(*evidence, *truth, *catalogue, eval_options, observer);
       if (!run.ok()) return fail(run.status().WithContext(dir), kExitInternal);
+      if (recorder != nullptr) {
+        const Status recorded = recorder->Finish(run->basket);
+        if (!recorded.ok()) return fail(recorded, kExitInternal);
+        if (print) {
+          std::cout << "ledger: " << recorder->appended() << " records in " << ledger->path()
+                    << "\n";
+        }
+      }
       if (print) {
         std::cout << "final basket (" << run->final_mode << "):\n";
-        for (const basket::BasketLine& line : run->basket.lines()) {
-          const catalog::Product* product = catalogue->FindById(line.product_id);
-          std::cout << "  " << std::setw(3) << line.quantity << " x "
-                    << (product != nullptr ? product->name : line.product_id);
-          if (line.priced_by == PricedBy::kWeight) {
-            std::cout << std::fixed << std::setprecision(0) << "  " << line.net_weight_g << " g at "
-                      << Money(line.unit_price_minor, catalogue->currency()) << "/kg";
-          }
-          std::cout << "  " << Money(line.total_minor, catalogue->currency()) << "\n";
-        }
-        std::cout << "  total " << Money(run->basket.total_minor(), catalogue->currency()) << " ("
-                  << run->basket.item_count() << " items)\n";
+        PrintBasket(run->basket, &*catalogue, catalogue->currency(), std::cout);
         std::cout << "against the truth: "
                   << (run->figures.exact_sessions == 1 ? "receipt exactly right"
                                                        : "receipt differs")
@@ -346,6 +371,8 @@ void RegisterEvalCommands(CLI::App& app, CommandAction& action) {
                  "print every action, prompt and flag, and each final basket");
   eval->add_option("--catalogue", options->catalogue, "catalogue CSV");
   eval->add_option("--bundle", options->bundle, "recognizer bundle folder (default: newest)");
+  eval->add_option("--ledger-dir", options->ledger_dir,
+                   "record each session's decisions in a basket ledger DIR/<session id>.sqlite");
   eval->add_option("--answer-delay-ms", options->answer_delay_ms,
                    "how long the simulated shopper takes to answer a prompt")
       ->check(CLI::Range(int64_t{0}, int64_t{60'000}));

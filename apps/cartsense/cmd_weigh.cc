@@ -2,7 +2,9 @@
 //   cartsense weigh-eval       run the weigh chain against the load-cell physics model
 //   cartsense calibrate-scale  two-point calibration from recorded serial lines
 //   cartsense weigh-simulate   write simulated serial lines (a calibration or shopping session)
+#include <cerrno>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -118,6 +120,36 @@ int RunCalibrateScale(const std::string& input, double known_mass_g, const std::
   return kExitOk;
 }
 
+// One row per true event (kind "true": the truth and, when matched, what the chain said; error_g
+// = detected - true, latency_ms = event - physical settle) and per false event (kind "false").
+Status WriteEventsCsv(const sim::WeighEvalResult& result, const std::string& path) {
+  std::ofstream out(path);
+  if (!out) return UnavailableError("cannot write " + path + ": " + ErrnoMessage(errno));
+  out << "kind,t_start_s,t_settle_s,true_delta_g,items,x_mm,y_mm,matched,detected_delta_g,"
+         "sigma_g,event_s,error_g,latency_ms,during_distractor\n";
+  out << std::setprecision(10);
+  for (const sim::TrueEventOutcome& o : result.outcomes) {
+    out << "true," << o.truth.t_start_s << "," << o.truth.t_settle_s << "," << o.truth.delta_g
+        << "," << o.truth.items << "," << o.truth.at.x_mm << "," << o.truth.at.y_mm << ","
+        << (o.matched ? 1 : 0) << ",";
+    if (o.matched) {
+      out << o.detected_delta_g << "," << o.sigma_g << "," << o.event_s << ","
+          << o.detected_delta_g - o.truth.delta_g << ","
+          << 1000.0 * (o.event_s - o.truth.t_settle_s);
+    } else {
+      out << ",,,,";
+    }
+    out << ",\n";
+  }
+  for (const sim::FalseEventRecord& f : result.false_events) {
+    out << "false,,,,,,,0," << f.delta_g << ",," << f.event_s << ",,,"
+        << (f.during_distractor ? 1 : 0) << "\n";
+  }
+  out.close();
+  if (!out) return UnavailableError("cannot write " + path + ": " + ErrnoMessage(errno));
+  return Status::Ok();
+}
+
 }  // namespace
 
 void RegisterWeighCommands(CLI::App& app, CommandAction& action) {
@@ -131,6 +163,7 @@ void RegisterWeighCommands(CLI::App& app, CommandAction& action) {
     bool check = false;
     std::string fail_kind = "stuck";
     std::string chain_config;
+    std::string events_csv;
   };
   auto eval = std::make_shared<EvalFlags>();
   eval->options.true_events = 5000;
@@ -156,6 +189,9 @@ void RegisterWeighCommands(CLI::App& app, CommandAction& action) {
   weigh_eval->add_option("--chain-config", eval->chain_config,
                          "YAML file of weigh chain parameters (keys of WeighChainParams) instead "
                          "of the defaults for the rate");
+  weigh_eval->add_option("--events-csv", eval->events_csv,
+                         "Also write every true event and what the chain reported for it, and "
+                         "every false event, to this CSV file (for analysis)");
   weigh_eval->add_flag("--check", eval->check,
                        "Exit 1 unless precision, recall >= 0.999, within_mpe >= 0.995, "
                        "settle_to_event_ms_p95 <= 150 (80 samples/s) and cop_error_cm_p95 <= 3");
@@ -186,6 +222,13 @@ void RegisterWeighCommands(CLI::App& app, CommandAction& action) {
       if (!result.ok()) {
         std::cerr << "weigh-eval: " << result.status().message() << "\n";
         return static_cast<int>(kExitProblemFound);
+      }
+      if (!eval->events_csv.empty()) {
+        const Status written = WriteEventsCsv(*result, eval->events_csv);
+        if (!written.ok()) {
+          std::cerr << "weigh-eval: " << written.message() << "\n";
+          return static_cast<int>(kExitUnavailable);
+        }
       }
       const nlohmann::json out = ToJson(*result, options);
       if (eval->json) {

@@ -40,6 +40,7 @@ void RegisterCalibrateCommands(CLI::App& app, CommandAction& action);
 void RegisterRecognitionCommands(CLI::App& app, CommandAction& action);
 void RegisterChangeCommands(CLI::App& app, CommandAction& action);  // eval-changes
 void RegisterEvalCommands(CLI::App& app, CommandAction& action);    // eval
+void RegisterBasketCommands(CLI::App& app, CommandAction& action);  // basket
 // eval-vision
 void RegisterEvalVisionCommands(CLI::App& app, CommandAction& action);
 

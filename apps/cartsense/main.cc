@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   RegisterRecognitionCommands(app, action);
   RegisterChangeCommands(app, action);
   RegisterEvalCommands(app, action);
+  RegisterBasketCommands(app, action);
   RegisterEvalVisionCommands(app, action);
   try {
     app.parse(argc, argv);

@@ -160,5 +160,37 @@ TEST_F(CliTest, RecordWithBadConfigIsAUsageErrorAndWritesNothing) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+TEST_F(CliTest, WeighEvalWritesOneCsvRowPerTrueEvent) {
+  const fs::path csv = root_ / "events.csv";
+  const RunResult result =
+      RunCartsense("weigh-eval --events 30 --seed 2 --json --events-csv " + csv.string());
+  ASSERT_EQ(result.exit_code, 0);
+  const auto report = nlohmann::json::parse(result.out);
+  std::ifstream in(csv);
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  EXPECT_EQ(line.rfind("kind,t_start_s,t_settle_s,true_delta_g,", 0), 0u) << line;
+  int true_rows = 0;
+  int matched_rows = 0;
+  int false_rows = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("true,", 0) == 0) {
+      ++true_rows;
+      // kind,t_start_s,t_settle_s,true_delta_g,items,x_mm,y_mm,matched,...
+      std::size_t field = 0;
+      for (int commas = 0; commas < 7; ++commas) field = line.find(',', field) + 1;
+      if (line.compare(field, 2, "1,") == 0) ++matched_rows;
+    } else if (line.rfind("false,", 0) == 0) {
+      ++false_rows;
+    }
+  }
+  EXPECT_EQ(true_rows, report["events"].get<int>());
+  EXPECT_EQ(matched_rows, report["matched"].get<int>());
+  EXPECT_EQ(false_rows, report["false_positives"].get<int>());
+  EXPECT_EQ(RunCartsense("weigh-eval --events 5 --events-csv " + (root_ / "no" / "x.csv").string())
+                .exit_code,
+            3);
+}
+
 }  // namespace
 }  // namespace cartsense
