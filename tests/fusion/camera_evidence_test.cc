@@ -22,16 +22,17 @@
 #include "fusion/camera_evidence_stage.h"
 #include "sim/product_images.h"
 #include "sim/scene_renderer.h"
+#include "support/basket_camera_sim.h"
 
 namespace cartsense::fusion {
 namespace {
 
 const std::string kRepo = CARTSENSE_SOURCE_DIR;
 
+using test_support::HandAt;
+
 struct Fixture {
-  catalog::Catalogue catalogue;
-  std::vector<sim::Sprite> sprites;
-  std::vector<const catalog::Product*> products;
+  test_support::MiniSprites mini;
   std::vector<cv::Mat> photos;
   std::unique_ptr<catalog::Recognizer> recognizer;
   SharedRecognizer shared;
@@ -39,24 +40,13 @@ struct Fixture {
 
 Fixture& Data() {
   static Fixture* fixture = [] {
-    auto* f = new Fixture{
-        catalog::Catalogue::Load(kRepo + "/data/catalogue/grocery-store-81.csv").value(),
-        {},
-        {},
-        {},
-        nullptr,
-        {}};
-    const sim::ProductImages images =
-        sim::ProductImages::Load(kRepo + "/data/grocery-store-mini/dev.txt").value();
-    for (int fine_id : images.FineIds()) {
-      const catalog::Product* product = f->catalogue.FindByFineId(fine_id);
-      if (product == nullptr || images.PhotosOf(fine_id).empty()) continue;
-      f->sprites.push_back(sim::LoadSprite(images.PhotosOf(fine_id)[0]).value());
-      f->products.push_back(product);
-      f->photos.push_back(cv::imread(images.PhotosOf(fine_id)[0], cv::IMREAD_COLOR));
+    auto* f = new Fixture;
+    test_support::LoadMiniSprites(f->mini);
+    for (const std::string& path : f->mini.photo_paths) {
+      f->photos.push_back(cv::imread(path, cv::IMREAD_COLOR));
     }
     catalog::RecognizerOptions options;
-    options.catalogue = &f->catalogue;
+    options.catalogue = &f->mini.catalogue;
     auto recognizer = catalog::Recognizer::Open(kRepo + "/models/recognizer/v1", options);
     if (recognizer.ok()) {
       f->recognizer = std::move(*recognizer);
@@ -83,16 +73,7 @@ class Camera {
   cv::Mat Frame(const cv::Mat& still, sim::FrameState state, int i) {
     const double t_s = i / 15.0;
     state.light_gain *= 1.0 + 0.10 * std::sin(2 * std::numbers::pi * t_s / 23.0);
-    cv::Mat frame = renderer_.RenderFrame(still, state);
-    cv::Mat noise(frame.size(), CV_16SC3);
-    rng_.fill(noise, cv::RNG::NORMAL, 0, 2.0);
-    cv::Mat noisy;
-    frame.convertTo(noisy, CV_16SC3);
-    noisy += noise;
-    noisy.convertTo(frame, CV_8UC3);
-    std::vector<uint8_t> jpeg;
-    cv::imencode(".jpg", frame, jpeg, {cv::IMWRITE_JPEG_QUALITY, 55});
-    return cv::imdecode(jpeg, cv::IMREAD_COLOR);
+    return test_support::CartCameraFrame(renderer_.RenderFrame(still, state), rng_, 2.0);
   }
 
  private:
@@ -100,13 +81,6 @@ class Camera {
   sim::BasketCameraRenderer renderer_;
   cv::RNG rng_;
 };
-
-sim::HandView HandAt(const cv::Vec3d& palm) {
-  sim::HandView hand;
-  hand.palm_mm = palm;
-  hand.shoulder_mm = cv::Vec3d(palm[0], -450, 800);
-  return hand;
-}
 
 struct Outputs {
   std::vector<VisionEvidence> vision;
@@ -164,8 +138,8 @@ sim::ItemView ItemOf(std::size_t k, std::mt19937_64& rng) {
   std::uniform_real_distribution<double> y(130, 270);
   std::uniform_real_distribution<double> angle(0, std::numbers::pi);
   sim::ItemView item;
-  item.sprite = &data.sprites[k];
-  item.size = sim::SizeFromMass(*data.products[k], data.products[k]->unit_mass_g);
+  item.sprite = &data.mini.sprites[k];
+  item.size = sim::SizeFromMass(*data.mini.products[k], data.mini.products[k]->unit_mass_g);
   item.x_mm = x(rng);
   item.y_mm = y(rng);
   item.angle_rad = angle(rng);
@@ -181,18 +155,19 @@ TEST(CameraEvidenceTest, VisibleShareOfBorderCutBoxes) {
 
 TEST(CameraEvidenceTest, AnItemPutInGivesOneAddedRegionAtItsPlaceWithItsProduct) {
   Fixture& data = Data();
-  ASSERT_FALSE(data.sprites.empty());
+  ASSERT_FALSE(data.mini.sprites.empty());
   if (data.recognizer == nullptr) GTEST_SKIP() << "no recognizer bundle in models/recognizer/v1";
   // "Clearly rendered" items: products whose clean photo the recognizer gets right and whose
   // footprint is large (packs and big produce: the simulator shrinks a whole shelf photo onto a
   // single apple's 40x40 px, which no recognizer reads).
   std::vector<std::size_t> clear;
   for (std::size_t k = 0; k < data.photos.size() && clear.size() < 4; ++k) {
-    const sim::ItemSize size = sim::SizeFromMass(*data.products[k], data.products[k]->unit_mass_g);
+    const sim::ItemSize size =
+        sim::SizeFromMass(*data.mini.products[k], data.mini.products[k]->unit_mass_g);
     if (size.long_mm * size.short_mm < 100 * 60) continue;
     auto result = data.recognizer->Recognize({data.photos[k]});
     ASSERT_TRUE(result.ok());
-    if (!(*result)[0].top.empty() && (*result)[0].top[0].product_id == data.products[k]->id) {
+    if (!(*result)[0].top.empty() && (*result)[0].top[0].product_id == data.mini.products[k]->id) {
       clear.push_back(k);
     }
   }
@@ -231,10 +206,10 @@ TEST(CameraEvidenceTest, AnItemPutInGivesOneAddedRegionAtItsPlaceWithItsProduct)
           EXPECT_LT(error, 50.0);
           ++views;
           ASSERT_FALSE(region.top.empty());
-          right += region.top[0].product_id == data.products[clear[n]]->id ? 1 : 0;
-          std::printf("%s -> %s (cosine %.3f), box %dx%d px\n", data.products[clear[n]]->id.c_str(),
-                      region.top[0].product_id.c_str(), region.top[0].cosine, region.box_px.width,
-                      region.box_px.height);
+          right += region.top[0].product_id == data.mini.products[clear[n]]->id ? 1 : 0;
+          std::printf("%s -> %s (cosine %.3f), box %dx%d px\n",
+                      data.mini.products[clear[n]]->id.c_str(), region.top[0].product_id.c_str(),
+                      region.top[0].cosine, region.box_px.width, region.box_px.height);
         }
       }
     }
@@ -250,7 +225,7 @@ TEST(CameraEvidenceTest, AnItemPutInGivesOneAddedRegionAtItsPlaceWithItsProduct)
 
 TEST(CameraEvidenceTest, ACoveredCameraGivesHealthAndNoRegions) {
   Fixture& data = Data();
-  ASSERT_FALSE(data.sprites.empty());
+  ASSERT_FALSE(data.mini.sprites.empty());
   std::mt19937_64 rng(9);
   const sim::ItemView item = ItemOf(0, rng);
   Camera camera(0, 77);

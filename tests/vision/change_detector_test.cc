@@ -13,37 +13,24 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "catalog/catalogue.h"
-#include "sim/product_images.h"
 #include "sim/scene_renderer.h"
+#include "support/basket_camera_sim.h"
 
 namespace cartsense::vision {
 namespace {
 
-const std::string kRepo = CARTSENSE_SOURCE_DIR;
 constexpr double kFps = 15;
 
-struct Fixture {
-  catalog::Catalogue catalogue;
-  std::vector<sim::Sprite> sprites;
-  std::vector<const catalog::Product*> products;
-};
+using test_support::HandAt;
+using Fixture = test_support::MiniSprites;
 
 const Fixture& Data() {
-  static const Fixture fixture = [] {
-    Fixture f{
-        catalog::Catalogue::Load(kRepo + "/data/catalogue/grocery-store-81.csv").value(), {}, {}};
-    const sim::ProductImages images =
-        sim::ProductImages::Load(kRepo + "/data/grocery-store-mini/dev.txt").value();
-    for (int fine_id : images.FineIds()) {
-      const catalog::Product* product = f.catalogue.FindByFineId(fine_id);
-      if (product == nullptr || images.PhotosOf(fine_id).empty()) continue;
-      f.sprites.push_back(sim::LoadSprite(images.PhotosOf(fine_id)[0]).value());
-      f.products.push_back(product);
-    }
+  static const Fixture* fixture = [] {
+    auto* f = new Fixture;
+    test_support::LoadMiniSprites(*f);
     return f;
   }();
-  return fixture;
+  return *fixture;
 }
 
 // Where the renderer draws an item: the sprite's alpha (> half) warped into the image, on a
@@ -103,16 +90,7 @@ class Camera {
                         0.05 * std::sin(2 * std::numbers::pi * t_s_ / 7.3);
     state.tint_bgr =
         cv::Vec3d(1.0 + 0.04 * std::sin(t_s_ / 31.0), 1.0, 1.0 - 0.04 * std::sin(t_s_ / 31.0));
-    cv::Mat frame = renderer_.RenderFrame(still, state);
-    cv::Mat noise(frame.size(), CV_16SC3);
-    rng_.fill(noise, cv::RNG::NORMAL, 0, noise_sigma);
-    cv::Mat noisy;
-    frame.convertTo(noisy, CV_16SC3);
-    noisy += noise;
-    noisy.convertTo(frame, CV_8UC3);
-    std::vector<uint8_t> jpeg;
-    cv::imencode(".jpg", frame, jpeg, {cv::IMWRITE_JPEG_QUALITY, 55});
-    return cv::imdecode(jpeg, cv::IMREAD_COLOR);
+    return test_support::CartCameraFrame(renderer_.RenderFrame(still, state), rng_, noise_sigma);
   }
   cv::Mat Still(const std::vector<sim::ItemView>& items) const {
     return renderer_.RenderStatic(items);
@@ -144,13 +122,6 @@ struct Feed {
     for (int i = 0; i < frames; ++i) Add(camera, still, {}, noise_sigma);
   }
 };
-
-sim::HandView HandAt(const cv::Vec3d& palm) {
-  sim::HandView hand;
-  hand.palm_mm = palm;
-  hand.shoulder_mm = cv::Vec3d(palm[0], -450, 800);
-  return hand;
-}
 
 // A hand carries `items` in from the handle side (or out), then leaves: 14 moving frames. The
 // items move together, as in the simulator's multi-drops: they reach their places at once.
