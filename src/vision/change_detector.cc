@@ -179,10 +179,9 @@ std::vector<cv::Mat> SplitAtCores(const cv::Mat& filled, double min_area,
 // is a component tree of the distance map, flooded from its highest pixels (union-find): a
 // component that meets a higher one at such a saddle is one item's core. OpenCV has watershed
 // but no h-maxima, hence this flood. Each core's peak becomes a marker; each pixel goes to the
-// nearest marker, or with `split_by_colour` cv::watershed on the image draws the boundary
-// (measured worse: its labels leak around items).
-std::vector<cv::Mat> SplitAtNecks(const cv::Mat& filled, const cv::Mat& work_bgr,
-                                  const ChangeDetectorParams& p) {
+// nearest marker (cv::watershed on the image measured worse: its labels leak around items,
+// docs/cameras.md).
+std::vector<cv::Mat> SplitAtNecks(const cv::Mat& filled, const ChangeDetectorParams& p) {
   const cv::Rect full(0, 0, filled.cols, filled.rows);
   const cv::Rect box = cv::boundingRect(filled);
   const cv::Rect roi = cv::Rect(box.x - 2, box.y - 2, box.width + 4, box.height + 4) & full;
@@ -249,26 +248,18 @@ std::vector<cv::Mat> SplitAtNecks(const cv::Mat& filled, const cv::Mat& work_bgr
     cv::circle(markers, at, radius, cv::Scalar(static_cast<int>(s) + 1), cv::FILLED);
   }
   // Label per pixel of the box: the marker (seed index + 1) it is flooded from.
-  cv::Mat labels;
-  if (p.split_by_colour) {
-    cv::Mat bgr8;
-    work_bgr(roi).convertTo(bgr8, CV_8UC3);
-    labels = markers.clone();
-    cv::watershed(bgr8, labels);
-  } else {
-    // Nearest marker; DIST_LABEL_CCOMP numbers the markers itself: map its labels back.
-    cv::Mat nearest;
-    cv::Mat ccomp;
-    cv::distanceTransform(markers == 0, nearest, ccomp, cv::DIST_L2, 5, cv::DIST_LABEL_CCOMP);
-    labels = cv::Mat(roi.size(), CV_32S, cv::Scalar(0));
-    for (int y = 0; y < labels.rows; ++y) {
-      for (int x = 0; x < labels.cols; ++x) {
-        const int c = ccomp.at<int>(y, x);
-        for (std::size_t s = 0; s < seeds.size(); ++s) {
-          if (ccomp.at<int>(seeds[s] / cols, seeds[s] % cols) == c) {
-            labels.at<int>(y, x) = static_cast<int>(s) + 1;
-            break;
-          }
+  // Nearest marker; DIST_LABEL_CCOMP numbers the markers itself: map its labels back.
+  cv::Mat nearest;
+  cv::Mat ccomp;
+  cv::distanceTransform(markers == 0, nearest, ccomp, cv::DIST_L2, 5, cv::DIST_LABEL_CCOMP);
+  cv::Mat labels(roi.size(), CV_32S, cv::Scalar(0));
+  for (int y = 0; y < labels.rows; ++y) {
+    for (int x = 0; x < labels.cols; ++x) {
+      const int c = ccomp.at<int>(y, x);
+      for (std::size_t s = 0; s < seeds.size(); ++s) {
+        if (ccomp.at<int>(seeds[s] / cols, seeds[s] % cols) == c) {
+          labels.at<int>(y, x) = static_cast<int>(s) + 1;
+          break;
         }
       }
     }
@@ -375,8 +366,7 @@ void CutAtConcavities(const cv::Mat& filled, double min_area, const ChangeDetect
 
 // Connected regions of `mask` (work scale) after cleaning, as full-resolution regions.
 std::vector<ChangeRegion> Regions(const cv::Mat& mask_in, ChangeRegion::Kind kind,
-                                  const cv::Mat& source_bgr, const cv::Mat& source_work,
-                                  const ChangeDetectorParams& p) {
+                                  const cv::Mat& source_bgr, const ChangeDetectorParams& p) {
   cv::Mat opened;
   cv::morphologyEx(mask_in, opened, cv::MORPH_OPEN,
                    cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3)));
@@ -410,7 +400,7 @@ std::vector<ChangeRegion> Regions(const cv::Mat& mask_in, ChangeRegion::Kind kin
         parts.push_back(std::move(piece));
         continue;
       }
-      for (cv::Mat& part : SplitAtNecks(piece, source_work, p)) {
+      for (cv::Mat& part : SplitAtNecks(piece, p)) {
         if (cv::countNonZero(part) < min_area_work) continue;
         if (p.split_max_cut_per_depth > 0) {
           CutAtConcavities(part, min_area_work, p, 3, parts);
@@ -474,9 +464,9 @@ BasketChange CompareStableFrames(const cv::Mat& reference_bgr, const cv::Mat& cu
       if (expected_sign == 0) vanished = like_empty & changed_unshadowed;
     }
   }
-  change.regions = Regions(added, ChangeRegion::Kind::kAdded, current_bgr, current, params);
+  change.regions = Regions(added, ChangeRegion::Kind::kAdded, current_bgr, params);
   std::vector<ChangeRegion> gone =
-      Regions(vanished, ChangeRegion::Kind::kVanished, reference_bgr, reference, params);
+      Regions(vanished, ChangeRegion::Kind::kVanished, reference_bgr, params);
   for (ChangeRegion& region : gone) change.regions.push_back(std::move(region));
   return change;
 }

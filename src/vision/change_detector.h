@@ -75,7 +75,7 @@ struct ChangeDetectorParams {
   //    (0: not), each pixel going to its nearest core;
   //  - at a saddle of its distance-to-edge map lower than split_neck_ratio of the lower of the
   //    two peaks around it (0: not), both peaks at least split_min_radius_px from the edge (work
-  //    scale); the boundary by watershed on the image (split_by_colour) or nearest core;
+  //    scale); each pixel going to its nearest peak;
   //  - between two concavities of its outline, each at least split_min_concavity_px deep (work
   //    scale), the cut no longer than split_max_cut_per_depth times their summed depth (0: not).
   // The last two only where the changed pixels fill at least split_min_fill of the region: an
@@ -83,7 +83,6 @@ struct ChangeDetectorParams {
   double split_core_share = 0.45;
   double split_neck_ratio = 0.75;
   double split_min_radius_px = 3.0;
-  bool split_by_colour = false;
   double split_min_concavity_px = 2.0;
   double split_max_cut_per_depth = 3.0;
   double split_min_fill = 0.95;
