@@ -329,9 +329,11 @@ void CutAtConcavities(const cv::Mat& filled, double min_area, const ChangeDetect
       const double length = std::sqrt(d.dot(d));
       const double cost = length / (concavities[i].depth + concavities[j].depth);
       if (length < 2 || cost >= best_cost) continue;
+      // Samples every 0.5 px along the cut, both ends included.
       int inside = 0;
-      int samples = 0;
-      for (double s = 0; s <= length; s += 0.5, ++samples) {
+      const int samples = static_cast<int>(std::floor(2 * length)) + 1;
+      for (int k = 0; k < samples; ++k) {
+        const double s = 0.5 * k;
         const cv::Point q(cvRound(concavities[i].at.x + d.x * s / length),
                           cvRound(concavities[i].at.y + d.y * s / length));
         inside += filled.at<uint8_t>(q) != 0 ? 1 : 0;
