@@ -13,6 +13,7 @@
 #include "catalog/catalogue.h"
 #include "sim/product_images.h"
 #include "sim/scene_renderer.h"
+#include "support/basket_camera_sim.h"
 
 namespace cartsense::vision {
 namespace {
@@ -21,18 +22,7 @@ const std::string kRepo = CARTSENSE_SOURCE_DIR;
 
 Timestamp FrameTime(int i) { return Timestamp::FromMilliseconds(1000 + i * 1000 / 15); }
 
-cv::Mat Noisy(const cv::Mat& clean, cv::RNG& rng, double sigma, int jpeg_quality = 55) {
-  cv::Mat noise(clean.size(), CV_16SC3);
-  rng.fill(noise, cv::RNG::NORMAL, 0, sigma);
-  cv::Mat noisy;
-  clean.convertTo(noisy, CV_16SC3);
-  noisy += noise;
-  cv::Mat frame;
-  noisy.convertTo(frame, CV_8UC3);
-  std::vector<uint8_t> jpeg;
-  cv::imencode(".jpg", frame, jpeg, {cv::IMWRITE_JPEG_QUALITY, jpeg_quality});
-  return cv::imdecode(jpeg, cv::IMREAD_COLOR);
-}
+using test_support::CartCameraFrame;  // the cart's sensor noise and JPEG on a frame
 
 // A textured stand-in for a basket: blocks and lines of different levels.
 cv::Mat Textured(uint64_t seed) {
@@ -84,16 +74,16 @@ TEST(CameraHealthTest, BlackFramesAfterConfirmationAndBack) {
   const cv::Mat scene = Textured(1);
   Changes changes;
   int i = 0;
-  for (; i < 10; ++i) changes.Add(health.AddFrame(FrameTime(i), Noisy(scene, rng, 2)));
+  for (; i < 10; ++i) changes.Add(health.AddFrame(FrameTime(i), CartCameraFrame(scene, rng, 2)));
   EXPECT_TRUE(changes.all.empty());
   const cv::Mat black(480, 640, CV_8UC3, cv::Scalar(3, 3, 3));
   for (int k = 0; k < 10; ++k, ++i)
-    changes.Add(health.AddFrame(FrameTime(i), Noisy(black, rng, 2)));
+    changes.Add(health.AddFrame(FrameTime(i), CartCameraFrame(black, rng, 2)));
   ASSERT_EQ(changes.all.size(), 1U);
   EXPECT_EQ(changes.all[0].state, CameraHealthState::kBlack);
   EXPECT_EQ(changes.all[0].t, FrameTime(12));  // the third black frame
   for (int k = 0; k < 10; ++k, ++i)
-    changes.Add(health.AddFrame(FrameTime(i), Noisy(scene, rng, 2)));
+    changes.Add(health.AddFrame(FrameTime(i), CartCameraFrame(scene, rng, 2)));
   ASSERT_EQ(changes.all.size(), 2U);
   EXPECT_EQ(changes.all[1].state, CameraHealthState::kOk);
 }
@@ -104,7 +94,8 @@ TEST(CameraHealthTest, RepeatedBytesAreFrozenButFreshNoiseIsNot) {
   {
     CameraHealth health;
     Changes changes;
-    for (int i = 0; i < 120; ++i) changes.Add(health.AddFrame(FrameTime(i), Noisy(scene, rng, 2)));
+    for (int i = 0; i < 120; ++i)
+      changes.Add(health.AddFrame(FrameTime(i), CartCameraFrame(scene, rng, 2)));
     EXPECT_TRUE(changes.all.empty()) << CameraHealthStateName(changes.all[0].state);
     ASSERT_TRUE(health.last_measures().mean_abs_diff_grey.has_value());
     EXPECT_GT(*health.last_measures().mean_abs_diff_grey, 0.5);
@@ -113,20 +104,23 @@ TEST(CameraHealthTest, RepeatedBytesAreFrozenButFreshNoiseIsNot) {
     // A low-noise sensor (sigma 1) is still live.
     CameraHealth health;
     Changes changes;
-    for (int i = 0; i < 120; ++i) changes.Add(health.AddFrame(FrameTime(i), Noisy(scene, rng, 1)));
+    for (int i = 0; i < 120; ++i)
+      changes.Add(health.AddFrame(FrameTime(i), CartCameraFrame(scene, rng, 1)));
     EXPECT_TRUE(changes.all.empty());
   }
   {
     CameraHealth health;
     Changes changes;
-    const cv::Mat stuck = Noisy(scene, rng, 2);
-    for (int i = 0; i < 5; ++i) changes.Add(health.AddFrame(FrameTime(i), Noisy(scene, rng, 2)));
+    const cv::Mat stuck = CartCameraFrame(scene, rng, 2);
+    for (int i = 0; i < 5; ++i)
+      changes.Add(health.AddFrame(FrameTime(i), CartCameraFrame(scene, rng, 2)));
     for (int i = 5; i < 60; ++i) changes.Add(health.AddFrame(FrameTime(i), stuck.clone()));
     ASSERT_EQ(changes.all.size(), 1U);
     EXPECT_EQ(changes.all[0].state, CameraHealthState::kFrozen);
     // 30 identical frames (the first stuck one and 29 repeats), then confirm_frames of them.
     EXPECT_EQ(changes.all[0].t, FrameTime(5 + 29 + 2));
-    for (int i = 60; i < 70; ++i) changes.Add(health.AddFrame(FrameTime(i), Noisy(scene, rng, 2)));
+    for (int i = 60; i < 70; ++i)
+      changes.Add(health.AddFrame(FrameTime(i), CartCameraFrame(scene, rng, 2)));
     ASSERT_EQ(changes.all.size(), 2U);
     EXPECT_EQ(changes.all[1].state, CameraHealthState::kOk);
   }
@@ -140,7 +134,7 @@ TEST(CameraHealthTest, ContinuousCameraWithoutFramesIsDisconnected) {
   const cv::Mat scene = Textured(3);
   Changes changes;
   for (int i = 0; i < 15; ++i) {
-    changes.Add(health.AddFrame(FrameTime(i), Noisy(scene, rng, 2)));
+    changes.Add(health.AddFrame(FrameTime(i), CartCameraFrame(scene, rng, 2)));
     changes.Add(health.AdvanceTo(FrameTime(i) + Duration::Milliseconds(10)));
   }
   EXPECT_TRUE(changes.all.empty());
@@ -151,7 +145,7 @@ TEST(CameraHealthTest, ContinuousCameraWithoutFramesIsDisconnected) {
   EXPECT_EQ(changes.all[0].state, CameraHealthState::kDisconnected);
   changes.Add(health.AdvanceTo(FrameTime(14) + Duration::Milliseconds(3000)));
   EXPECT_EQ(changes.all.size(), 1U);  // reported once
-  changes.Add(health.AddFrame(FrameTime(60), Noisy(scene, rng, 2)));
+  changes.Add(health.AddFrame(FrameTime(60), CartCameraFrame(scene, rng, 2)));
   ASSERT_EQ(changes.all.size(), 2U);
   EXPECT_EQ(changes.all[1].state, CameraHealthState::kOk);
 }
@@ -162,7 +156,8 @@ TEST(CameraHealthTest, EventTriggeredCameraMissingClipsAroundWeightEventsIsDisco
   const cv::Mat scene = Textured(4);
   Changes changes;
   // A clip around an event: fine.
-  for (int i = 0; i < 10; ++i) changes.Add(health.AddFrame(FrameTime(i), Noisy(scene, rng, 2)));
+  for (int i = 0; i < 10; ++i)
+    changes.Add(health.AddFrame(FrameTime(i), CartCameraFrame(scene, rng, 2)));
   health.NoteWeightEvent(FrameTime(5), 300);
   changes.Add(health.AdvanceTo(Timestamp::FromSeconds(60)));  // a minute of silence
   EXPECT_TRUE(changes.all.empty());
@@ -235,7 +230,7 @@ TEST_F(RenderedCameraTest, LiveBasketInNormalAndDimLightIsOkAndACoveringHandIsCo
         state.light_gain = gain;
         const cv::Mat clean = renderer.RenderFrame(still, state);
         for (int i = 0; i < 45; ++i)
-          changes.Add(health.AddFrame(FrameTime(i), Noisy(clean, rng, 2)));
+          changes.Add(health.AddFrame(FrameTime(i), CartCameraFrame(clean, rng, 2)));
         EXPECT_TRUE(changes.all.empty());
         EXPECT_LT(health.last_measures().flat_cell_share, 0.6);
         // The simulator's covering hand, coming and going as in a session (cover 0 -> 1 -> 0
@@ -244,8 +239,8 @@ TEST_F(RenderedCameraTest, LiveBasketInNormalAndDimLightIsOkAndACoveringHandIsCo
         for (int i = 45; i < 45 + 45; ++i) {
           const double s = (i - 45) / 15.0;
           state.cover = std::clamp(std::min(s / 0.4, (2.4 - s) / 0.4), 0.0, 1.0);
-          changes.Add(
-              health.AddFrame(FrameTime(i), Noisy(renderer.RenderFrame(still, state), rng, 2)));
+          changes.Add(health.AddFrame(FrameTime(i),
+                                      CartCameraFrame(renderer.RenderFrame(still, state), rng, 2)));
         }
         ASSERT_EQ(changes.all.size(), 2U);
         EXPECT_EQ(changes.all[0].state, CameraHealthState::kCovered) << changes.all[0].reason;
