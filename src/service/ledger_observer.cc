@@ -2,8 +2,8 @@
 
 namespace cartsense::service {
 
+// Called only while status_ is OK (the callers append nothing after a failure).
 void LedgerObserver::Record(const Result<int64_t>& appended) {
-  if (!status_.ok()) return;
   if (appended.ok()) {
     ++appended_;
   } else {
