@@ -109,6 +109,42 @@ class SmallEvent:
         return np.where(t < c, hand, self.mass_g + (plate if ring else 0.0))
 
 
+def draw_series(
+    events: list[SmallEvent], rng: np.random.Generator
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per event: sample times at 80 samples/s from a random phase, and 2 g of noise per total."""
+    series = []
+    for e in events:
+        t = np.arange(rng.uniform(0, SAMPLE_S), e.contact_s + 1.0, SAMPLE_S)
+        series.append((t, NOISE_G * rng.standard_normal(len(t))))
+    return series
+
+
+def damped_mode_designs(after: np.ndarray):
+    """Constant plus one damped mode, for each mode of the grid (8-15 Hz, decay 10-60 /s)."""
+    for hz in np.linspace(8, 15, 8):
+        for decay in np.linspace(10, 60, 6):
+            envelope = np.exp(-decay * after)
+            yield np.vstack(
+                [
+                    np.ones(len(after)),
+                    envelope * np.cos(2 * np.pi * hz * after),
+                    envelope * np.sin(2 * np.pi * hz * after),
+                ]
+            ).T
+
+
+def summary(out: int, latency: list[float], with_p50: bool) -> str:
+    """Share outside the limit, latency percentiles and share slower than 150 ms."""
+    lat = np.array(latency)
+    p50, p90 = np.percentile(lat, [50, 90])
+    median = f"p50 {p50:4.0f} " if with_p50 else ""
+    return (
+        f"outside MPE {out / len(lat):.4f}  latency {median}p90 {p90:4.0f} ms"
+        f"  > 150 ms {np.mean(lat > 150):.3f}"
+    )
+
+
 def noise_free(events: list[SmallEvent], spans_ms: list[float], sd_g: float) -> None:
     step = SAMPLE_S / 10
     print(
@@ -126,12 +162,7 @@ def noise_free(events: list[SmallEvent], spans_ms: list[float], sd_g: float) -> 
             k = int(np.argmax(ok))
             out += abs(mean[k] - e.mass_g) > MPE_G
             latency.append((t[k + n - 1] - e.settle_s) * 1e3)
-        lat = np.array(latency)
-        p50, p90 = np.percentile(lat, [50, 90])
-        print(
-            f"  span {span_ms:5.1f} ms: outside MPE {out / len(events):.4f}  "
-            f"latency p50 {p50:4.0f} p90 {p90:4.0f} ms  > 150 ms {np.mean(lat > 150):.3f}"
-        )
+        print(f"  span {span_ms:5.1f} ms: {summary(out, latency, with_p50=True)}")
 
 
 def noisy(
@@ -141,11 +172,10 @@ def noisy(
     with_ring: bool,
     rng: np.random.Generator,
 ) -> None:
-    series = []
-    for e in events:
-        t = np.arange(rng.uniform(0, SAMPLE_S), e.contact_s + 1.0, SAMPLE_S)
-        y = e.force(t, ring=with_ring) + NOISE_G * rng.standard_normal(len(t))
-        series.append((t, y))
+    series = [
+        (t, e.force(t, ring=with_ring) + noise)
+        for e, (t, noise) in zip(events, draw_series(events, rng))
+    ]
     ring_text = "ring kept" if with_ring else "ring removed"
     print(f"noisy (2 g per total, 80 samples/s), {ring_text}; {len(events)} events")
     for n in spans:
@@ -174,11 +204,9 @@ def noisy(
                     continue
                 out += abs(mean[k] - e.mass_g) > MPE_G
                 latency.append((t[k + n - 1] - e.settle_s) * 1e3)
-            lat = np.array(latency)
             print(
                 f"  span {n:2d} samples, linear {lin:.1f} quadratic {quad:.1f} variance {var:.1f}: "
-                f"outside MPE {out / len(events):.4f}  latency p90 {np.percentile(lat, 90):4.0f} ms"
-                f"  > 150 ms {np.mean(lat > 150):.3f}"
+                f"{summary(out, latency, with_p50=False)}"
             )
 
 
@@ -188,12 +216,10 @@ def ring_fit(
     thresholds: list[tuple[float, float, float]],
     rng: np.random.Generator,
 ) -> None:
-    series = []
-    for e in events:
-        t = np.arange(rng.uniform(0, SAMPLE_S), e.contact_s + 1.0, SAMPLE_S)
-        series.append(
-            (t, e.force(t, ring=True) + NOISE_G * rng.standard_normal(len(t)))
-        )
+    series = [
+        (t, e.force(t, ring=True) + noise)
+        for e, (t, noise) in zip(events, draw_series(events, rng))
+    ]
     print(
         f"noisy, ring kept and fitted (damped mode 8-15 Hz, 10-60 /s); {len(events)} events"
     )
@@ -203,18 +229,9 @@ def ring_fit(
         basis = np.vstack([x, x * x - np.mean(x * x)]).T
         basis /= np.linalg.norm(basis, axis=0)
         shapes = []
-        for hz in np.linspace(8, 15, 8):
-            for decay in np.linspace(10, 60, 6):
-                envelope = np.exp(-decay * k)
-                design = np.vstack(
-                    [
-                        np.ones(n),
-                        envelope * np.cos(2 * np.pi * hz * k),
-                        envelope * np.sin(2 * np.pi * hz * k),
-                    ]
-                ).T
-                pinv = np.linalg.pinv(design)
-                shapes.append((pinv[0], np.eye(n) - design @ pinv))
+        for design in damped_mode_designs(k):
+            pinv = np.linalg.pinv(design)
+            shapes.append((pinv[0], np.eye(n) - design @ pinv))
         for lin, quad, var in thresholds:
             out = 0
             latency = []
@@ -244,11 +261,9 @@ def ring_fit(
                     continue
                 out += abs(level[j] - e.mass_g) > MPE_G
                 latency.append((t[j + n - 1] - e.settle_s) * 1e3)
-            lat = np.array(latency)
             print(
                 f"  span {n:2d} samples, linear {lin:.1f} quadratic {quad:.1f} variance {var:.1f}: "
-                f"outside MPE {out / len(events):.4f}  latency p90 {np.percentile(lat, 90):4.0f} ms"
-                f"  > 150 ms {np.mean(lat > 150):.3f}"
+                f"{summary(out, latency, with_p50=False)}"
             )
 
 
@@ -257,23 +272,12 @@ def fit_mode(y: np.ndarray, after: np.ndarray) -> tuple[float, float]:
     best = np.inf
     level = 0.0
     level_sigma = 0.0
-    for hz in np.linspace(8, 15, 8):
-        for decay in np.linspace(10, 60, 6):
-            envelope = np.exp(-decay * after)
-            design = np.vstack(
-                [
-                    np.ones(len(y)),
-                    envelope * np.cos(2 * np.pi * hz * after),
-                    envelope * np.sin(2 * np.pi * hz * after),
-                ]
-            ).T
-            coef = np.linalg.lstsq(design, y, rcond=None)[0]
-            rss = float(((y - design @ coef) ** 2).sum())
-            if rss < best:
-                best, level = rss, float(coef[0])
-                level_sigma = NOISE_G * math.sqrt(
-                    np.linalg.inv(design.T @ design)[0, 0]
-                )
+    for design in damped_mode_designs(after):
+        coef = np.linalg.lstsq(design, y, rcond=None)[0]
+        rss = float(((y - design @ coef) ** 2).sum())
+        if rss < best:
+            best, level = rss, float(coef[0])
+            level_sigma = NOISE_G * math.sqrt(np.linalg.inv(design.T @ design)[0, 0])
     return level, level_sigma
 
 
@@ -283,14 +287,15 @@ def oracle_release(
     stop_sigmas: list[float],
     rng: np.random.Generator,
 ) -> None:
-    series = []
-    for e in events:
-        t = np.arange(rng.uniform(0, SAMPLE_S), e.contact_s + 1.0, SAMPLE_S)
-        noise = NOISE_G * rng.standard_normal(len(t))
-        first = int(np.searchsorted(t, e.contact_s))
-        series.append(
-            (t, e.force(t, ring=False) + noise, e.force(t, ring=True) + noise, first)
+    series = [
+        (
+            t,
+            e.force(t, ring=False) + noise,
+            e.force(t, ring=True) + noise,
+            int(np.searchsorted(t, e.contact_s)),
         )
+        for e, (t, noise) in zip(events, draw_series(events, rng))
+    ]
     print(
         f"release known exactly, level from the samples after it (2 g per total); "
         f"{len(events)} events"
@@ -308,12 +313,9 @@ def oracle_release(
                 level = y.mean() if mode.endswith("mean") else fit_mode(y, after)[0]
                 out += abs(level - e.mass_g) > MPE_G
                 latency.append((t[first + n - 1] - e.settle_s) * 1e3)
-            lat = np.array(latency)
-            p50, p90 = np.percentile(lat, [50, 90])
             print(
-                f"  {n:2d} samples after the release, {mode:27s}: outside MPE "
-                f"{out / len(events):.4f}  latency p50 {p50:4.0f} p90 {p90:4.0f} ms"
-                f"  > 150 ms {np.mean(lat > 150):.3f}"
+                f"  {n:2d} samples after the release, {mode:27s}: "
+                f"{summary(out, latency, with_p50=True)}"
             )
     for bound in stop_sigmas:
         out = 0
@@ -326,12 +328,9 @@ def oracle_release(
                     break
             out += abs(level - e.mass_g) > MPE_G
             latency.append((t[first + n - 1] - e.settle_s) * 1e3)
-        lat = np.array(latency)
-        p50, p90 = np.percentile(lat, [50, 90])
         print(
-            f"  fit grown until the level's sigma <= {bound} g (6-20 samples): outside MPE "
-            f"{out / len(events):.4f}  latency p50 {p50:4.0f} p90 {p90:4.0f} ms"
-            f"  > 150 ms {np.mean(lat > 150):.3f}"
+            f"  fit grown until the level's sigma <= {bound} g (6-20 samples): "
+            f"{summary(out, latency, with_p50=True)}"
         )
     settled_first = np.mean([e.settle_s < e.contact_s for e in events])
     print(
