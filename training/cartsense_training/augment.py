@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
-from .preprocessing import Preprocessing, normalize, resize_and_crop
+from .preprocessing import INTERPOLATIONS, Preprocessing, normalize, resize_and_crop
 
 cv2.setNumThreads(1)  # one image at a time; the trainer owns the cores
 
@@ -40,6 +40,25 @@ class CartAugmentConfig:
     p_jpeg: float = 0.5
     jpeg_quality: tuple[int, int] = (30, 90)
     border_grey: tuple[int, int] = (40, 200)  # basket floor behind a warped crop
+    # Cart-camera resolution loss (recipe v3). The basket cameras see most items small: in the
+    # 640x480 simulated frames a crop's shorter side is mostly 20-110 px, and the cart's
+    # preprocessing upsamples it to the input size. With probability p_low_res the augmented
+    # image is shrunk (INTER_AREA, i.e. the sensor integrating over its pixels) so that its
+    # shorter side is a log-uniform draw in low_res_side_px, optionally blurred (defocus) and
+    # noised at that size, JPEG-compressed there when the JPEG step fires (the camera encodes
+    # its own small frame), and resized back with the cart's preprocessing interpolation
+    # (preprocessing.json). low_res_side_px is in pixels of a crop that the cart resizes to
+    # low_res_reference_size (the shipped input size); a smaller training size (progressive
+    # resizing, the smoke run) scales it so the lost detail is the same fraction of the crop.
+    # p_low_res 0 (the default, recipes v1/v2) draws nothing, so their draws are unchanged.
+    p_low_res: float = 0.0
+    low_res_side_px: tuple[float, float] = (20.0, 110.0)
+    low_res_reference_size: int = 160
+    p_low_res_blur: float = 0.3
+    low_res_blur_sigma: tuple[float, float] = (0.3, 0.9)  # Gaussian sigma at the small size, px
+    p_low_res_noise: float = 0.5
+    low_res_noise_std: tuple[float, float] = (1.0, 5.0)  # sensor noise at the small size, 0..255
+    low_res_interpolation: str = "area"  # upsampling back: preprocessing.json's interpolation
 
 
 def geometric(image: np.ndarray, size: int, cfg: CartAugmentConfig,
@@ -167,6 +186,37 @@ def jpeg(image: np.ndarray, cfg: CartAugmentConfig, rng: np.random.Generator) ->
     return cv2.imdecode(data, cv2.IMREAD_COLOR)
 
 
+def low_resolution(image: np.ndarray, cfg: CartAugmentConfig, rng: np.random.Generator,
+                   jpeg_quality: int | None = None) -> np.ndarray:
+    """The crop as a small, far-away item looks to a basket camera, back at the input size.
+
+    Shrinks the square image so its side is a log-uniform draw in cfg.low_res_side_px (scaled
+    by size / cfg.low_res_reference_size), with INTER_AREA (each small pixel the mean of the
+    area it covers, as a sensor pixel integrates light); then optional defocus blur, sensor
+    noise and JPEG (quality `jpeg_quality`, None for none) at that size; then resizes back to
+    the original size with cfg.low_res_interpolation, the interpolation the cart's
+    preprocessing uses on the crop (cv::INTER_AREA in preprocessing.json).
+    """
+    height, width = image.shape[:2]
+    size = min(height, width)
+    lo, hi = (side * size / cfg.low_res_reference_size for side in cfg.low_res_side_px)
+    side = math.exp(rng.uniform(math.log(lo), math.log(hi)))
+    small_w = max(2, min(width, round(width * side / size)))
+    small_h = max(2, min(height, round(height * side / size)))
+    small = cv2.resize(image, (small_w, small_h), interpolation=cv2.INTER_AREA)
+    if rng.random() < cfg.p_low_res_blur:
+        small = cv2.GaussianBlur(small, (0, 0), rng.uniform(*cfg.low_res_blur_sigma))
+    if rng.random() < cfg.p_low_res_noise:
+        noise = rng.normal(0.0, rng.uniform(*cfg.low_res_noise_std), small.shape)
+        small = np.clip(small + noise, 0, 255).astype(np.uint8)
+    if jpeg_quality is not None:
+        ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+        if ok:
+            small = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    return cv2.resize(small, (width, height),
+                      interpolation=INTERPOLATIONS[cfg.low_res_interpolation])
+
+
 def cart_augment(image: np.ndarray, size: int, cfg: CartAugmentConfig, rng: np.random.Generator,
                  occluder: Callable[[np.random.Generator], np.ndarray] | None = None) -> np.ndarray:
     """The whole chain on a decoded BGR image; returns uint8 BGR size x size."""
@@ -181,6 +231,11 @@ def cart_augment(image: np.ndarray, size: int, cfg: CartAugmentConfig, rng: np.r
         out = glare(out, rng)
     if rng.random() < cfg.p_color:
         out = color_and_exposure(out, cfg, rng)
+    if cfg.p_low_res > 0 and rng.random() < cfg.p_low_res:
+        quality = None
+        if rng.random() < cfg.p_jpeg:
+            quality = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
+        return low_resolution(out, cfg, rng, quality)
     if rng.random() < cfg.p_jpeg:
         out = jpeg(out, cfg, rng)
     return out
@@ -192,7 +247,8 @@ class TrainTransform:
     def __init__(self, pre: Preprocessing, cfg: CartAugmentConfig,
                  occluder_paths: list[str] | None = None) -> None:
         self.pre = pre
-        self.cfg = cfg
+        # The low-resolution step resizes back as the cart's preprocessing does.
+        self.cfg = replace(cfg, low_res_interpolation=pre.interpolation)
         self.occluder_paths = occluder_paths or []
         # Progressive resizing: the trainer may train early epochs smaller than pre.input_size
         # (the network is fully convolutional with global pooling; see train.py).
