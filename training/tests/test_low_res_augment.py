@@ -144,3 +144,16 @@ def test_recipe_v3_fine_tunes_a_checkpoint(mini: Path, tmp_path: Path) -> None:
     init_model_weights(checkpoint, target)
     for name, value in source.state_dict().items():
         assert torch.equal(target.state_dict()[name], value), name
+
+
+def test_model_card_states_the_fine_tune_and_the_resolution_loss() -> None:
+    from cartsense_training.bundle import _augment_note, _fine_tune_note
+
+    v2 = {"fresh_augmentation": True, "input_size": 160, "augment": {"p_color": 0.5}}
+    assert "resolution" not in _augment_note(v2) and _fine_tune_note(v2, 10.0) == []
+    v3 = {**v2, "augment": dict(V3_AUGMENT), "init_from": "runs/v2/checkpoint.pt"}
+    note = _augment_note(v3)
+    assert "resolution loss (recipe v3) with p 0.5" in note and "20-110 px" in note
+    assert "low_res" not in note.split("resolution loss")[0]  # not listed as a colour override
+    (line,) = _fine_tune_note(v3, 31.5)
+    assert "`runs/v2/checkpoint.pt`" in line and "31.5 min" in line
