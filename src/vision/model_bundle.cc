@@ -4,6 +4,7 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -57,47 +58,58 @@ Result<std::string> FindNewestBundle(const std::string& root) {
   return (fs::path(root) / versions.back()).string();
 }
 
-Status VerifyBundleChecksums(const std::string& bundle_dir) {
-  const fs::path manifest_path = fs::path(bundle_dir) / "manifest.json";
-  std::ifstream in(manifest_path);
-  if (!in) return NotFoundError(manifest_path.string() + ": missing");
-  nlohmann::json manifest = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+Result<std::vector<BundleFile>> ParseBundleManifest(std::string_view json_text,
+                                                    const std::string& source) {
+  const nlohmann::json manifest =
+      nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
   if (manifest.is_discarded() || !manifest.is_object()) {
-    return DataLossError(manifest_path.string() + ": not valid JSON");
+    return DataLossError(source + ": not valid JSON");
   }
-  std::vector<std::pair<std::string, std::string>> files;  // path, sha256
-  const auto& listed = manifest["files"];
-  if (listed.is_object()) {
-    for (const auto& [path, value] : listed.items()) {
+  std::vector<BundleFile> files;
+  const auto listed = manifest.find("files");
+  if (listed != manifest.end() && listed->is_object()) {
+    for (const auto& [path, value] : listed->items()) {
       if (value.is_string()) {
-        files.emplace_back(path, value.get<std::string>());
+        files.push_back({path, value.get<std::string>()});
       } else if (value.is_object() && value.contains("sha256") && value["sha256"].is_string()) {
-        files.emplace_back(path, value["sha256"].get<std::string>());
+        files.push_back({path, value["sha256"].get<std::string>()});
       } else {
-        return DataLossError(manifest_path.string() + ": entry '" + path + "' has no sha256");
+        return DataLossError(source + ": entry '" + path + "' has no sha256");
       }
     }
-  } else if (listed.is_array()) {
-    for (const auto& item : listed) {
+  } else if (listed != manifest.end() && listed->is_array()) {
+    for (const auto& item : *listed) {
       if (!item.is_object() || !item.contains("path") || !item["path"].is_string() ||
           !item.contains("sha256") || !item["sha256"].is_string()) {
-        return DataLossError(manifest_path.string() + ": a files entry lacks path or sha256");
+        return DataLossError(source + ": a files entry lacks path or sha256");
       }
-      files.emplace_back(item["path"].get<std::string>(), item["sha256"].get<std::string>());
+      files.push_back({item["path"].get<std::string>(), item["sha256"].get<std::string>()});
     }
   } else {
-    return DataLossError(manifest_path.string() + ": no 'files' list");
+    return DataLossError(source + ": no 'files' list");
   }
-  if (files.empty()) return DataLossError(manifest_path.string() + ": lists no files");
-  for (const auto& [relative, expected] : files) {
-    if (relative.find("..") != std::string::npos || fs::path(relative).is_absolute()) {
-      return DataLossError(manifest_path.string() + ": file path '" + relative +
-                           "' leaves the bundle");
+  if (files.empty()) return DataLossError(source + ": lists no files");
+  for (const BundleFile& file : files) {
+    if (file.path.empty() || file.path.find("..") != std::string::npos ||
+        fs::path(file.path).is_absolute()) {
+      return DataLossError(source + ": file path '" + file.path + "' leaves the bundle");
     }
-    const std::string path = (fs::path(bundle_dir) / relative).string();
+  }
+  return files;
+}
+
+Status VerifyBundleChecksums(const std::string& bundle_dir) {
+  const fs::path manifest_path = fs::path(bundle_dir) / "manifest.json";
+  std::ifstream in(manifest_path, std::ios::binary);
+  if (!in) return NotFoundError(manifest_path.string() + ": missing");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CS_ASSIGN_OR_RETURN(const std::vector<BundleFile> files,
+                      ParseBundleManifest(text, manifest_path.string()));
+  for (const BundleFile& file : files) {
+    const std::string path = (fs::path(bundle_dir) / file.path).string();
     auto digest = Sha256File(path);
     if (!digest.ok()) return NotFoundError(path + ": listed in the manifest but missing");
-    if (*digest != expected) {
+    if (*digest != file.sha256) {
       return DataLossError(path + ": sha256 mismatch (the file is corrupt or was replaced)");
     }
   }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
@@ -12,6 +14,18 @@ namespace cartsense {
 // natural order ("v10" after "v9"); "" when none is installed. NotFound if `root` is not a folder
 // but exists as something else.
 Result<std::string> FindNewestBundle(const std::string& root);
+
+// One file a bundle's manifest lists: its path inside the bundle and its expected sha256 (hex).
+struct BundleFile {
+  std::string path;
+  std::string sha256;
+};
+
+// Parses the text of a manifest.json (format below; `source` names it in errors). DataLoss when it
+// is not a JSON object, lists no files, has an entry without a sha256 string, or names a path that
+// is empty, absolute or leaves the bundle ("..").
+Result<std::vector<BundleFile>> ParseBundleManifest(std::string_view json_text,
+                                                    const std::string& source);
 
 // Reads <bundle>/manifest.json: {"files": {"<relative path>": {"sha256": "<hex>"}, ...}} (the
 // value may also be the hex string itself, or "files" a list of {"path", "sha256"}), and checks

@@ -1,6 +1,7 @@
 #include "vision/preprocessing.h"
 
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 
@@ -25,8 +26,24 @@ Result<std::array<float, 3>> ReadTriple(const Json& root, const char* key,
       return InvalidArgumentError(source + ": key '" + key + "': expected a list of 3 numbers");
     }
     values[i] = (*found)[i].get<float>();
+    if (!std::isfinite(values[i])) {
+      return InvalidArgumentError(source + ": key '" + key + "': values must be finite floats");
+    }
   }
   return values;
+}
+
+// The string at `key`, or `fallback` when absent; an error when it is there but not a string
+// (Json::value would throw on that).
+Result<std::string> ReadString(const Json& root, const char* key, const std::string& fallback,
+                               const std::string& source) {
+  const auto found = root.find(key);
+  if (found == root.end()) return fallback;
+  if (!found->is_string()) {
+    return InvalidArgumentError(source + ": key '" + key + "': expected a string, got " +
+                                found->dump());
+  }
+  return found->get<std::string>();
 }
 
 Status CheckString(const Json& root, const char* key, std::string_view expected,
@@ -53,13 +70,14 @@ Result<PreprocessingSpec> ParsePreprocessing(std::string_view json_text,
   if (!root.is_object()) return InvalidArgumentError(source + ": expected a JSON object");
   PreprocessingSpec spec;
   const auto size = root.find("input_size");
-  if (size == root.end() || !size->is_number_integer() || size->get<int>() < 8 ||
-      size->get<int>() > 4096) {
+  if (size == root.end() || !size->is_number_integer() || size->get<int64_t>() < 8 ||
+      size->get<int64_t>() > 4096) {
     return InvalidArgumentError(source + ": key 'input_size': expected an integer in 8..4096");
   }
   spec.input_size_px = size->get<int>();
 
-  const std::string interpolation = root.value("interpolation", std::string("area"));
+  CS_ASSIGN_OR_RETURN(const std::string interpolation,
+                      ReadString(root, "interpolation", "area", source));
   if (interpolation == "area") {
     spec.interpolation = cv::INTER_AREA;
   } else if (interpolation == "linear") {
@@ -70,7 +88,7 @@ Result<PreprocessingSpec> ParsePreprocessing(std::string_view json_text,
                                 "\"linear\", got \"" +
                                 interpolation + "\"");
   }
-  const std::string color = root.value("color_order", std::string("RGB"));
+  CS_ASSIGN_OR_RETURN(const std::string color, ReadString(root, "color_order", "RGB", source));
   if (color != "RGB" && color != "BGR") {
     return InvalidArgumentError(source + ": key 'color_order': expected \"RGB\" or \"BGR\"");
   }
@@ -91,7 +109,10 @@ Result<PreprocessingSpec> ParsePreprocessing(std::string_view json_text,
   CS_RETURN_IF_ERROR(CheckString(root, "pixel_range", "0-255", source));
   CS_RETURN_IF_ERROR(CheckString(root, "layout", "NCHW", source));
   CS_RETURN_IF_ERROR(CheckString(root, "dtype", "float32", source));
-  spec.input_name = root.value("input_name", std::string("image"));
+  CS_ASSIGN_OR_RETURN(spec.input_name, ReadString(root, "input_name", "image", source));
+  if (spec.input_name.empty()) {
+    return InvalidArgumentError(source + ": key 'input_name': must not be empty");
+  }
   return spec;
 }
 

@@ -139,6 +139,14 @@ TEST(PreprocessingTest, ErrorsNameTheFileAndKey) {
   EXPECT_THAT(message(R"({"input_size": 96, "mean": [1, 2]})"), HasSubstr("'mean'"));
   EXPECT_THAT(message(R"({"input_size": 96, "layout": "NHWC"})"), HasSubstr("'layout'"));
   EXPECT_THAT(message(R"({"input_size": 96, "color_order": "YUV"})"), HasSubstr("'color_order'"));
+  // Keys of the wrong JSON type are errors, not exceptions.
+  EXPECT_THAT(message(R"({"input_size": 96, "interpolation": 5})"), HasSubstr("'interpolation'"));
+  EXPECT_THAT(message(R"({"input_size": 96, "color_order": ["RGB"]})"), HasSubstr("'color_order'"));
+  EXPECT_THAT(message(R"({"input_size": 96, "input_name": null})"), HasSubstr("'input_name'"));
+  EXPECT_THAT(message(R"({"input_size": 96, "input_name": ""})"), HasSubstr("'input_name'"));
+  // An integer that would wrap to a valid int, and a mean that is not a finite float.
+  EXPECT_THAT(message(R"({"input_size": 4294967456})"), HasSubstr("'input_size'"));
+  EXPECT_THAT(message(R"({"input_size": 96, "mean": [1e300, 0, 0]})"), HasSubstr("'mean'"));
   EXPECT_FALSE(LoadPreprocessing("/nonexistent/preprocessing.json").ok());
 }
 
