@@ -1882,6 +1882,19 @@ class Reasoner::Impl {
     DecideAddition(rest, out);
   }
 
+  // A placement for removal `event` (Δg < 0): its weight (|Δg|, σ), position and evidence id.
+  Placement& NewRemovalPlacement(const sensors::WeightEvent& event, double sigma,
+                                 const std::string& weight_id) {
+    Placement& p = NewPlacement(-1, event.t_start, event.t_settle);
+    p.has_weight = true;
+    p.event = event;
+    p.amount_g = -event.delta_g;
+    p.sigma_g = sigma;
+    p.position = event.item_position;
+    p.evidence_ids.push_back(weight_id);
+    return p;
+  }
+
   void OnRemoval(const sensors::WeightEvent& event, ReasonerOutput* out) {
     const std::string weight_id = "weight:" + std::to_string(weight_count_);
     if (-event.delta_g < params_.ignore_below_g) return;
@@ -1890,13 +1903,7 @@ class Reasoner::Impl {
     if (Item* item = ReweighedItem(-event.delta_g, sigma, &reweigh_of)) {
       // Produce lifted out to be weighed alone: out of the basket until it comes back.
       const int64_t item_id = item->view.item_id;
-      Placement& r = NewPlacement(-1, event.t_start, event.t_settle);
-      r.has_weight = true;
-      r.event = event;
-      r.amount_g = -event.delta_g;
-      r.sigma_g = sigma;
-      r.position = event.item_position;
-      r.evidence_ids.push_back(weight_id);
+      Placement& r = NewRemovalPlacement(event, sigma, weight_id);
       r.reweigh_of = reweigh_of;
       r.stage = Stage::kDone;
       placements_.at(reweigh_of).reweigh_pending = false;
@@ -1906,13 +1913,7 @@ class Reasoner::Impl {
       return;
     }
     if (CancelTransient(event, sigma)) return;
-    Placement& p = NewPlacement(-1, event.t_start, event.t_settle);
-    p.has_weight = true;
-    p.event = event;
-    p.amount_g = -event.delta_g;
-    p.sigma_g = sigma;
-    p.position = event.item_position;
-    p.evidence_ids.push_back(weight_id);
+    Placement& p = NewRemovalPlacement(event, sigma, weight_id);
     p.stage = Stage::kWaitVision;
     p.deadline =
         event.t_settle + Duration::Milliseconds(VisionActive() ? params_.vision_wait_ms : 0);
