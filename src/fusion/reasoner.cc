@@ -1014,7 +1014,18 @@ class Reasoner::Impl {
     if (product.sold_by == catalog::SoldBy::kWeight) {
       const double net = amount_g - params_.produce_bag_tare_g;
       const bool below = p.has_weight && p.event.below_min_capacity;
-      if (amount_g > 0 && !below && net >= params_.min_weighed_net_g) {
+      // With pieces of it already in the basket, the line's weight decides (RepriceProduceLine).
+      double line_net = net;
+      bool others = false;
+      bool all_weighed = true;
+      for (const Item& other : items_) {
+        if (!other.present || other.view.own_item || other.view.product_id != product.id) continue;
+        others = true;
+        all_weighed = all_weighed && other.view.measured_g > 0;
+        line_net += other.view.measured_g - params_.produce_bag_tare_g;
+      }
+      const bool line_by_weight = others && all_weighed && line_net >= params_.min_weighed_net_g;
+      if (amount_g > 0 && ((!below && net >= params_.min_weighed_net_g) || line_by_weight)) {
         item.view.priced_by = PricedBy::kWeight;
         item.view.net_weight_g = net;
         item.unit_price_minor = product.price_minor;
@@ -1030,6 +1041,7 @@ class Reasoner::Impl {
       p.item_ids.push_back(item.view.item_id);
       items_.push_back(item);
       out->actions.push_back(ActionForItem(item, BasketActionKind::kAdd, probability, evidence));
+      RepriceProduceLine(product, probability, evidence, out);
     } else {
       // One item per unit, each remembering its share of the weight (for removals); one action
       // for all of them.
@@ -1079,13 +1091,60 @@ class Reasoner::Impl {
   }
 
   // Takes an item out of the basket (own items leave silently).
-  void RemoveItem(Item& item, double probability, std::vector<std::string> evidence,
+  void RemoveItem(Item& item, double probability, const std::vector<std::string>& evidence,
                   ReasonerOutput* out) {
     item.present = false;
     item.removed_t = now_;
     if (item.view.own_item) return;
-    out->actions.push_back(
-        ActionForItem(item, BasketActionKind::kRemove, probability, std::move(evidence)));
+    out->actions.push_back(ActionForItem(item, BasketActionKind::kRemove, probability, evidence));
+    if (const catalog::Product* product = catalogue_->FindById(item.view.product_id);
+        product != nullptr && product->sold_by == catalog::SoldBy::kWeight) {
+      RepriceProduceLine(*product, probability, evidence, out);
+    }
+  }
+
+  // A store bills loose produce of one kind sold per kg as one line, by the net weight of all of
+  // it, and by the piece only when all of it together is below the scale's minimum capacity
+  // (min_weighed_net_g). On the cart it comes in (and goes out) a placement at a time, each
+  // weighed on its own: a first potato of 99 g is billed by the piece, and when a second one of
+  // 120 g joins it the line weighs 219 g and is billed by weight (one line of 219 g, not a piece
+  // and 120 g). So after each change of the product's items in the basket, every item of it is
+  // priced by weight when their measured nets sum to at least min_weighed_net_g, else by the
+  // piece (when each of them was weighed; otherwise each keeps its own pricing); an item whose
+  // pricing changes leaves the basket at its old price and comes back at its new one (the basket
+  // merges the weighed items into one line).
+  void RepriceProduceLine(const catalog::Product& product, double probability,
+                          const std::vector<std::string>& evidence, ReasonerOutput* out) {
+    double total_net = 0;
+    bool all_weighed = true;
+    std::vector<Item*> line;
+    for (Item& item : items_) {
+      if (!item.present || item.view.own_item || item.view.product_id != product.id) continue;
+      line.push_back(&item);
+      all_weighed = all_weighed && item.view.measured_g > 0;
+      total_net += item.view.measured_g - params_.produce_bag_tare_g;
+    }
+    // Pieces never weighed (no weight evidence) cannot make a weighed line.
+    if (!all_weighed) return;
+    const bool by_weight = total_net >= params_.min_weighed_net_g;
+    // A lone item keeps the price its own weighing gave it (AddProduct, TakePartOf), unless it
+    // was priced by weight with others and weighs less than the minimum capacity alone.
+    if (line.size() == 1 && (by_weight || line.front()->view.priced_by == PricedBy::kUnit)) return;
+    for (Item* item : line) {
+      const PricedBy want = by_weight ? PricedBy::kWeight : PricedBy::kUnit;
+      if (item->view.priced_by == want) continue;
+      out->actions.push_back(
+          ActionForItem(*item, BasketActionKind::kRemove, probability, evidence));
+      item->view.priced_by = want;
+      if (want == PricedBy::kWeight) {
+        item->view.net_weight_g = item->view.measured_g - params_.produce_bag_tare_g;
+        item->unit_price_minor = product.price_minor;
+      } else {
+        item->view.net_weight_g = 0;
+        item->unit_price_minor = PiecePriceMinor(product.price_minor, product.unit_mass_g);
+      }
+      out->actions.push_back(ActionForItem(*item, BasketActionKind::kAdd, probability, evidence));
+    }
   }
 
   // The basket action that adds or removes `item` as the reasoner holds it (product, pricing,
@@ -2105,6 +2164,7 @@ class Reasoner::Impl {
     p.partial_rest_item = rest.view.item_id;
     out->actions.push_back(ActionForItem(rest, BasketActionKind::kAdd, probability, EvidenceOf(p)));
     items_.push_back(std::move(rest));
+    RepriceProduceLine(*product, probability, EvidenceOf(p), out);
   }
 
   const Item* FindItemConst(int64_t item_id) const {

@@ -357,6 +357,54 @@ TEST(ReasonerTest, ProduceBelowTheMinimumCapacityIsPricedByThePiece) {
   EXPECT_EQ(out.actions[0].unit_price_minor, PiecePriceMinor(7990, 20));
 }
 
+// Mushrooms put in twice, 55 g and then 80 g: alone each is below the scale's minimum capacity,
+// together the line weighs 135 g and a store bills it by weight, as one line. Taking the 80 g out
+// again leaves 55 g, billed by the piece again.
+TEST(ReasonerTest, ProduceLineIsPricedByTheWeightOfAllOfIt) {
+  auto r = Make(Modalities{.weight = true, .vision = false, .scan = true});
+  Ok(r->OnWeightEvent(Weight(2600, 3000, 55)));
+  const ReasonerOutput first = Ok(r->OnShopper(Choose(4500, kMushroom, "3")));
+  ASSERT_EQ(first.actions.size(), 1u);
+  EXPECT_EQ(first.actions[0].priced_by, PricedBy::kUnit);
+
+  Ok(r->OnWeightEvent(Weight(20600, 21000, 80)));
+  const ReasonerOutput second = Ok(r->OnShopper(Choose(22500, kMushroom, "4")));
+  // The new pieces by weight; the first ones leave at their piece price and come back by weight.
+  ASSERT_EQ(second.actions.size(), 3u);
+  EXPECT_EQ(second.actions[0].kind, BasketActionKind::kAdd);
+  EXPECT_EQ(second.actions[0].priced_by, PricedBy::kWeight);
+  EXPECT_DOUBLE_EQ(second.actions[0].net_weight_g, 80);
+  EXPECT_EQ(second.actions[1].kind, BasketActionKind::kRemove);
+  EXPECT_EQ(second.actions[1].priced_by, PricedBy::kUnit);
+  EXPECT_EQ(second.actions[1].quantity, 3);
+  EXPECT_EQ(second.actions[1].unit_price_minor, PiecePriceMinor(7990, 20));
+  EXPECT_EQ(second.actions[2].kind, BasketActionKind::kAdd);
+  EXPECT_EQ(second.actions[2].priced_by, PricedBy::kWeight);
+  EXPECT_DOUBLE_EQ(second.actions[2].net_weight_g, 55);
+  EXPECT_EQ(second.actions[2].unit_price_minor, 7990);
+  double weighed_g = 0;
+  for (const ReasonerItem& item : r->Items()) {
+    EXPECT_EQ(item.priced_by, PricedBy::kWeight);
+    weighed_g += item.net_weight_g;
+  }
+  EXPECT_DOUBLE_EQ(weighed_g, 135);
+
+  // The 80 g taken out: 55 g stay, below the minimum capacity, by the piece again.
+  ReasonerOutput out = Ok(r->OnWeightEvent(Weight(40000, 40400, -80.3)));
+  out.Append(Ok(r->AdvanceTo(Ms(50000))));
+  EXPECT_TRUE(out.prompts.empty());
+  EXPECT_TRUE(out.flags.empty());
+  ASSERT_EQ(out.actions.size(), 3u);
+  EXPECT_EQ(out.actions[0].kind, BasketActionKind::kRemove);
+  EXPECT_DOUBLE_EQ(out.actions[0].net_weight_g, 80);
+  EXPECT_EQ(out.actions[1].kind, BasketActionKind::kRemove);
+  EXPECT_EQ(out.actions[1].priced_by, PricedBy::kWeight);
+  EXPECT_EQ(out.actions[2].kind, BasketActionKind::kAdd);
+  EXPECT_EQ(out.actions[2].priced_by, PricedBy::kUnit);
+  EXPECT_EQ(out.actions[2].quantity, 3);
+  EXPECT_EQ(Count(*r, kMushroom), 3);
+}
+
 TEST(ReasonerTest, ProduceNotChosenIsAskedAfterTheChoiceWait) {
   auto r = Make(Modalities{.weight = true, .vision = true, .scan = true});
   Ok(r->OnWeightEvent(Weight(2600, 3000, 545)));
