@@ -51,6 +51,33 @@ std::string LineOf(const YAML::Node& node) {
   return " (line " + std::to_string(mark.line + 1) + ")";
 }
 
+// Configs are a few levels deep; a deeper tree (or an alias that refers to itself) is an error,
+// not a recursion without end in the code that walks it.
+constexpr int kMaxConfigDepth = 32;
+
+// Every map key must be a plain scalar (YAML allows lists and maps as keys, "? [a, b]: 1";
+// the code reads keys as strings). An error names the line.
+Status CheckKeysAreScalars(const YAML::Node& node, const std::string& source, int depth) {
+  if (depth > kMaxConfigDepth) {
+    return InvalidArgumentError(source + ": nested deeper than " + std::to_string(kMaxConfigDepth) +
+                                " levels" + LineOf(node));
+  }
+  if (node.IsMap()) {
+    for (const auto& item : node) {
+      if (!item.first.IsScalar()) {
+        return InvalidArgumentError(source + ": a key that is not a plain name" +
+                                    LineOf(item.first));
+      }
+      CS_RETURN_IF_ERROR(CheckKeysAreScalars(item.second, source, depth + 1));
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) {
+      CS_RETURN_IF_ERROR(CheckKeysAreScalars(item, source, depth + 1));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<Config> Config::LoadFile(const std::string& path) {
@@ -73,6 +100,7 @@ Result<Config> Config::Parse(const std::string& text, const std::string& source_
   if (!root.IsMap()) {
     return InvalidArgumentError(source_name + ": the top level must be a map of keys");
   }
+  CS_RETURN_IF_ERROR(CheckKeysAreScalars(root, source_name, 0));
   return Config(root, source_name, "");
 }
 

@@ -285,6 +285,8 @@ Result<SessionManifest> ParseManifest(std::string_view json_text, const std::str
     root = json::parse(json_text.begin(), json_text.end());
   } catch (const json::parse_error& error) {
     return InvalidArgumentError(source + ": not valid JSON at byte " + std::to_string(error.byte));
+  } catch (const json::exception& error) {  // out_of_range: a number too big for a double
+    return InvalidArgumentError(source + ": not valid JSON: " + error.what());
   }
   auto parsed = [&]() -> Result<SessionManifest> {
     JsonReader in(root, "");

@@ -64,7 +64,7 @@ Result<PreprocessingSpec> ParsePreprocessing(std::string_view json_text,
   Json root;
   try {
     root = Json::parse(json_text);
-  } catch (const Json::parse_error& error) {
+  } catch (const Json::exception& error) {  // parse_error, and out_of_range for numbers too big
     return InvalidArgumentError(source + ": not valid JSON: " + error.what());
   }
   if (!root.is_object()) return InvalidArgumentError(source + ": expected a JSON object");

@@ -100,6 +100,32 @@ TEST(ConfigTest, MalformedYamlGivesLine) {
   EXPECT_EQ(not_a_map.status().message(), "list.yaml: the top level must be a map of keys");
 }
 
+// Found by fuzz_config: a list or map used as a key threw from Keys() (a string is read).
+TEST(ConfigTest, KeysThatAreNotPlainNamesAreRejectedWithTheirLine) {
+  auto complex_key = Config::Parse("a: 1\nb:\n  ? [x, y]\n  : 2\n", "keys.yaml");
+  ASSERT_FALSE(complex_key.ok());
+  EXPECT_NE(
+      complex_key.status().message().find("keys.yaml: a key that is not a plain name (line 3)"),
+      std::string::npos)
+      << complex_key.status().ToString();
+  auto in_a_list = Config::Parse("stages:\n  - {? {k: v} : 1}\n", "keys.yaml");
+  EXPECT_FALSE(in_a_list.ok());
+}
+
+TEST(ConfigTest, TreesDeeperThanAnyConfigAreRejected) {
+  std::string deep = "a: ";
+  for (int i = 0; i < 40; ++i) deep += "[";
+  for (int i = 0; i < 40; ++i) deep += "]";
+  auto config = Config::Parse(deep + "\n", "deep.yaml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("nested deeper than 32 levels"), std::string::npos)
+      << config.status().ToString();
+  std::string shallow = "a: ";
+  for (int i = 0; i < 8; ++i) shallow += "{b: ";
+  for (int i = 0; i < 8; ++i) shallow += "}";
+  EXPECT_TRUE(Config::Parse(shallow + "\n", "shallow.yaml").ok());
+}
+
 TEST(ConfigTest, NonFiniteNumbersAreRejected) {
   Config config = MustParse("min_item_g: .nan\n");
   EXPECT_EQ(WeighSchema().Validate(config).message(),

@@ -366,6 +366,10 @@ TEST(SessionManifestTest, ErrorsNameTheKey) {
   };
   EXPECT_NE(error_of("{").find("not valid JSON"), std::string::npos);
   EXPECT_NE(error_of("[]").find("object"), std::string::npos);
+  // A number too big for a double: nlohmann throws out_of_range, not parse_error.
+  EXPECT_NE(error_of(replace("\"format_version\": 1", "\"format_version\": 1e999"))
+                .find("not valid JSON"),
+            std::string::npos);
   EXPECT_NE(
       error_of(replace("\"format_version\": 1", "\"format_version\": 2")).find("format_version 2"),
       std::string::npos);
