@@ -1015,16 +1015,9 @@ class Reasoner::Impl {
       const double net = amount_g - params_.produce_bag_tare_g;
       const bool below = p.has_weight && p.event.below_min_capacity;
       // With pieces of it already in the basket, the line's weight decides (RepriceProduceLine).
-      double line_net = net;
-      bool others = false;
-      bool all_weighed = true;
-      for (const Item& other : items_) {
-        if (!other.present || other.view.own_item || other.view.product_id != product.id) continue;
-        others = true;
-        all_weighed = all_weighed && other.view.measured_g > 0;
-        line_net += other.view.measured_g - params_.produce_bag_tare_g;
-      }
-      const bool line_by_weight = others && all_weighed && line_net >= params_.min_weighed_net_g;
+      const ProduceLine line = ProduceLineOf(product.id);
+      const bool line_by_weight =
+          !line.items.empty() && line.all_weighed && net + line.net_g >= params_.min_weighed_net_g;
       if (amount_g > 0 && ((!below && net >= params_.min_weighed_net_g) || line_by_weight)) {
         item.view.priced_by = PricedBy::kWeight;
         item.view.net_weight_g = net;
@@ -1103,6 +1096,24 @@ class Reasoner::Impl {
     }
   }
 
+  // The items of one product in the basket (own items aside), the sum of their measured nets
+  // and whether every one of them was weighed.
+  struct ProduceLine {
+    std::vector<Item*> items;
+    double net_g = 0;
+    bool all_weighed = true;
+  };
+  ProduceLine ProduceLineOf(const std::string& product_id) {
+    ProduceLine line;
+    for (Item& item : items_) {
+      if (!item.present || item.view.own_item || item.view.product_id != product_id) continue;
+      line.items.push_back(&item);
+      line.all_weighed = line.all_weighed && item.view.measured_g > 0;
+      line.net_g += item.view.measured_g - params_.produce_bag_tare_g;
+    }
+    return line;
+  }
+
   // A store bills loose produce of one kind sold per kg as one line, by the net weight of all of
   // it, and by the piece only when all of it together is below the scale's minimum capacity
   // (min_weighed_net_g). On the cart it comes in (and goes out) a placement at a time, each
@@ -1115,22 +1126,17 @@ class Reasoner::Impl {
   // merges the weighed items into one line).
   void RepriceProduceLine(const catalog::Product& product, double probability,
                           const std::vector<std::string>& evidence, ReasonerOutput* out) {
-    double total_net = 0;
-    bool all_weighed = true;
-    std::vector<Item*> line;
-    for (Item& item : items_) {
-      if (!item.present || item.view.own_item || item.view.product_id != product.id) continue;
-      line.push_back(&item);
-      all_weighed = all_weighed && item.view.measured_g > 0;
-      total_net += item.view.measured_g - params_.produce_bag_tare_g;
-    }
+    const ProduceLine line = ProduceLineOf(product.id);
     // Pieces never weighed (no weight evidence) cannot make a weighed line.
-    if (!all_weighed) return;
-    const bool by_weight = total_net >= params_.min_weighed_net_g;
+    if (!line.all_weighed) return;
+    const bool by_weight = line.net_g >= params_.min_weighed_net_g;
     // A lone item keeps the price its own weighing gave it (AddProduct, TakePartOf), unless it
     // was priced by weight with others and weighs less than the minimum capacity alone.
-    if (line.size() == 1 && (by_weight || line.front()->view.priced_by == PricedBy::kUnit)) return;
-    for (Item* item : line) {
+    if (line.items.size() == 1 &&
+        (by_weight || line.items.front()->view.priced_by == PricedBy::kUnit)) {
+      return;
+    }
+    for (Item* item : line.items) {
       const PricedBy want = by_weight ? PricedBy::kWeight : PricedBy::kUnit;
       if (item->view.priced_by == want) continue;
       out->actions.push_back(
