@@ -178,12 +178,17 @@ def color_and_exposure(image: np.ndarray, cfg: CartAugmentConfig,
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def jpeg(image: np.ndarray, cfg: CartAugmentConfig, rng: np.random.Generator) -> np.ndarray:
-    quality = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
+def jpeg_round_trip(image: np.ndarray, quality: int) -> np.ndarray:
+    """The image encoded as JPEG at `quality` and decoded again (unchanged if encoding fails)."""
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         return image
     return cv2.imdecode(data, cv2.IMREAD_COLOR)
+
+
+def jpeg(image: np.ndarray, cfg: CartAugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    quality = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
+    return jpeg_round_trip(image, quality)
 
 
 def low_resolution(image: np.ndarray, cfg: CartAugmentConfig, rng: np.random.Generator,
@@ -210,9 +215,7 @@ def low_resolution(image: np.ndarray, cfg: CartAugmentConfig, rng: np.random.Gen
         noise = rng.normal(0.0, rng.uniform(*cfg.low_res_noise_std), small.shape)
         small = np.clip(small + noise, 0, 255).astype(np.uint8)
     if jpeg_quality is not None:
-        ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
-        if ok:
-            small = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        small = jpeg_round_trip(small, jpeg_quality)
     return cv2.resize(small, (width, height),
                       interpolation=INTERPOLATIONS[cfg.low_res_interpolation])
 
