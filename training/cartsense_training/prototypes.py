@@ -32,6 +32,63 @@ def prototypes_from_embeddings(embeddings: np.ndarray, fine_ids: Sequence[int],
     return protos, counts
 
 
+def spherical_kmeans(unit: np.ndarray, k: int, rng: np.random.Generator,
+                     iterations: int = 50) -> np.ndarray:
+    """k unit-norm centres of unit-norm rows (cosine k-means, k-means++ seeding).
+
+    Written here because the venv has no scikit-learn and cv2.kmeans clusters by Euclidean
+    distance with OpenCV's global RNG; on unit vectors this is the cosine version, seeded.
+    """
+    k = min(k, len(unit))
+    centres = [unit[int(rng.integers(len(unit)))]]
+    while len(centres) < k:
+        dist = 1.0 - np.max(unit @ np.stack(centres).T, axis=1)
+        dist = np.maximum(dist, 0.0)
+        if dist.sum() <= 0:
+            break
+        centres.append(unit[int(rng.choice(len(unit), p=dist / dist.sum()))])
+    c = np.stack(centres)
+    assign = np.full(len(unit), -1)
+    for _ in range(iterations):
+        new = np.argmax(unit @ c.T, axis=1)
+        if np.array_equal(new, assign):
+            break
+        assign = new
+        for j in range(len(c)):
+            members = unit[assign == j]
+            if len(members):
+                mean = members.mean(0)
+                c[j] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+    return c.astype(np.float32)
+
+
+def kmeans_prototypes(embeddings: np.ndarray, fine_ids: Sequence[int], num_products: int,
+                      k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Up to k prototypes per product (cosine k-means over its images): (rows [M, dim], fine id
+    of each row), rows grouped by fine id in increasing order. k=1 is the mean rule."""
+    fine_ids = np.asarray(fine_ids)
+    unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+    rows, ids = [], []
+    for fid in range(num_products):
+        mine = unit[fine_ids == fid]
+        if not len(mine):
+            continue
+        rng = np.random.default_rng([seed, fid])
+        centres = spherical_kmeans(mine, k, rng)
+        rows.append(centres)
+        ids += [fid] * len(centres)
+    return np.concatenate(rows).astype(np.float32), np.array(ids, dtype=np.int64)
+
+
+def scores_by_product(sims: np.ndarray, row_fine_ids: np.ndarray, num_products: int) -> np.ndarray:
+    """Per-product score = the best cosine over the product's prototype rows ([N, products];
+    -inf for a product with no row). The cart's recognizer reports the same maximum."""
+    out = np.full((sims.shape[0], num_products), -np.inf, dtype=np.float32)
+    for fid in np.unique(row_fine_ids):
+        out[:, fid] = sims[:, row_fine_ids == fid].max(axis=1)
+    return out
+
+
 def embed_entries(session, entries: Sequence[SplitEntry], pre) -> np.ndarray:
     from .evaluate import run_model
 
