@@ -89,10 +89,13 @@ ConfigSchema ReasonerParams::Schema() {
   probability("scan_trust_probability", d.scan_trust_probability);
   probability("vision_floor_probability", d.vision_floor_probability);
   probability("vision_error_probability", d.vision_error_probability);
+  probability("vision_not_in_catalogue_weight", d.vision_not_in_catalogue_weight);
+  probability("vision_class_error_probability", d.vision_class_error_probability);
   probability("scan_left_out_probability", d.scan_left_out_probability);
   probability("vision_outside_topk_max_probability", d.vision_outside_topk_max_probability);
   probability("add_probability_min", d.add_probability_min);
   probability("ticket_switch_probability_min", d.ticket_switch_probability_min);
+  probability("ticket_switch_ask_probability_min", d.ticket_switch_ask_probability_min);
   probability("unknown_probability_min", d.unknown_probability_min);
   probability("removal_probability_min", d.removal_probability_min);
   s.Integer("basket_cameras").Range(0, 16).Default(static_cast<double>(d.basket_cameras));
@@ -133,7 +136,7 @@ Result<ReasonerParams> ReasonerParams::FromConfig(Config& config) {
     CS_ASSIGN_OR_RETURN(const double value, config.GetDouble(key));
     *field = std::llround(value);
   }
-  const std::array<std::pair<const char*, double*>, 27> numbers = {{
+  const std::array<std::pair<const char*, double*>, 30> numbers = {{
       {"vision_dedup_distance_mm", &p.vision_dedup_distance_mm},
       {"produce_bag_tare_g", &p.produce_bag_tare_g},
       {"min_weighed_net_g", &p.min_weighed_net_g},
@@ -150,10 +153,13 @@ Result<ReasonerParams> ReasonerParams::FromConfig(Config& config) {
       {"scan_trust_probability_ratio", &p.scan_trust_probability},
       {"vision_floor_probability_ratio", &p.vision_floor_probability},
       {"vision_error_probability_ratio", &p.vision_error_probability},
+      {"vision_not_in_catalogue_weight_ratio", &p.vision_not_in_catalogue_weight},
+      {"vision_class_error_probability_ratio", &p.vision_class_error_probability},
       {"scan_left_out_probability_ratio", &p.scan_left_out_probability},
       {"vision_outside_topk_max_probability_ratio", &p.vision_outside_topk_max_probability},
       {"add_probability_min_ratio", &p.add_probability_min},
       {"ticket_switch_probability_min_ratio", &p.ticket_switch_probability_min},
+      {"ticket_switch_ask_probability_min_ratio", &p.ticket_switch_ask_probability_min},
       {"unknown_probability_min_ratio", &p.unknown_probability_min},
       {"removal_probability_min_ratio", &p.removal_probability_min},
       {"view_softmax_temperature_ratio", &p.views.softmax_temperature},
@@ -216,11 +222,21 @@ Status ReasonerParams::Validate() const {
   CS_RETURN_IF_ERROR(unit_interval(scan_trust_probability, "scan_trust_probability"));
   CS_RETURN_IF_ERROR(unit_interval(vision_floor_probability, "vision_floor_probability"));
   CS_RETURN_IF_ERROR(unit_interval(vision_error_probability, "vision_error_probability"));
+  CS_RETURN_IF_ERROR(
+      unit_interval(vision_not_in_catalogue_weight, "vision_not_in_catalogue_weight"));
+  CS_RETURN_IF_ERROR(
+      unit_interval(vision_class_error_probability, "vision_class_error_probability"));
+  if (!(vision_error_probability + vision_class_error_probability <= 1)) {
+    return InvalidArgumentError(
+        "vision_error_probability + vision_class_error_probability must be <= 1");
+  }
   CS_RETURN_IF_ERROR(unit_interval(scan_left_out_probability, "scan_left_out_probability"));
   CS_RETURN_IF_ERROR(
       unit_interval(vision_outside_topk_max_probability, "vision_outside_topk_max_probability"));
   CS_RETURN_IF_ERROR(unit_interval(add_probability_min, "add_probability_min"));
   CS_RETURN_IF_ERROR(unit_interval(ticket_switch_probability_min, "ticket_switch_probability_min"));
+  CS_RETURN_IF_ERROR(
+      unit_interval(ticket_switch_ask_probability_min, "ticket_switch_ask_probability_min"));
   CS_RETURN_IF_ERROR(unit_interval(unknown_probability_min, "unknown_probability_min"));
   CS_RETURN_IF_ERROR(unit_interval(removal_probability_min, "removal_probability_min"));
   if (!(unknown_item_prior_probability > 0 && unknown_item_prior_probability < 1)) {
@@ -316,6 +332,9 @@ class Reasoner::Impl {
  public:
   Impl(const catalog::Catalogue* catalogue, ReasonerParams params, Modalities modalities)
       : catalogue_(catalogue), params_(params), modalities_(modalities) {
+    for (const catalog::Product& product : catalogue_->products()) {
+      ++coarse_class_size_[product.coarse_id];
+    }
     for (int c = 0; c < params_.basket_cameras; ++c) cameras_[c] = CameraHealthEvidence::State::kOk;
     mode_ = Describe();
   }
@@ -514,6 +533,9 @@ class Reasoner::Impl {
     bool after_scale_recovery = false;
     // Removals: what stays of a produce line some pieces were taken from (TakePartOf).
     int64_t partial_rest_item = 0;
+    // Additions billed as scanned whose views made a switch possible (Watch): the shopper was
+    // asked which item it is; an answer naming another product is a ticket switch.
+    std::string switch_asked_scanned;
   };
 
   struct OpenPrompt {
@@ -761,30 +783,50 @@ class Reasoner::Impl {
   }
 
   // Vision's likelihood of each hypothesis for a combination. The views' distribution q: a
-  // product's combined probability × (1 − p_nic); a product outside every view's top-k gets the
+  // product's combined probability × (1 − w p_nic); a product outside every view's top-k gets the
   // smallest one times missing_product_factor (as CombineViews does for a product missing from
   // one view), at most vision_outside_topk_max_probability (a short top-k says little about the
-  // rest); "unknown" gets p_nic. The recognizer is often plainly wrong on basket crops, so the
-  // likelihood is a mixture (label noise): (1 − ε) q + ε / (products + 1), ε =
-  // vision_error_probability; never below vision_floor_probability.
+  // rest); "unknown" gets w p_nic (w = vision_not_in_catalogue_weight). The recognizer is often
+  // wrong on basket crops, and mostly between look-alikes of one coarse class (two brands of
+  // milk), so the likelihood is a label-noise mixture at two levels:
+  //   (1 − ε − ε_c) q(h) + ε_c q(class of h) / |class of h| + ε / (products + 1),
+  // ε = vision_error_probability (the views say nothing), ε_c = vision_class_error_probability
+  // (the views name the right coarse class, not the product; "unknown" is a class of its own);
+  // never below vision_floor_probability. Summed over the hypotheses it is 1.
   double LogVision(const catalog::Product* product, const CombinedViews& views) const {
-    const double nic = std::clamp(views.not_in_catalogue_probability, 0.0, 1.0);
+    const double nic = params_.vision_not_in_catalogue_weight *
+                       std::clamp(views.not_in_catalogue_probability, 0.0, 1.0);
     const double error = params_.vision_error_probability;
+    const double class_error = params_.vision_class_error_probability;
     const double uniform = 1.0 / static_cast<double>(catalogue_->products().size() + 1);
-    const auto mixed = [&](double q) {
+    const auto mixed = [&](double q, double q_class) {
       return std::log(
-          std::max((1 - error) * q + error * uniform, params_.vision_floor_probability));
+          std::max((1 - error - class_error) * q + class_error * q_class + error * uniform,
+                   params_.vision_floor_probability));
     };
-    if (product == nullptr) return mixed(nic);
+    if (product == nullptr) return mixed(nic, nic);
     double smallest = 1;
     for (const ProductProbability& pp : views.products) {
-      if (pp.product_id == product->id) return mixed((1 - nic) * pp.probability);
       smallest = std::min(smallest, pp.probability);
     }
     if (views.products.empty()) smallest = 0;
-    const double outside = std::min(smallest * params_.views.missing_product_factor,
-                                    params_.vision_outside_topk_max_probability);
-    return mixed((1 - nic) * outside);
+    const double outside = (1 - nic) * std::min(smallest * params_.views.missing_product_factor,
+                                                params_.vision_outside_topk_max_probability);
+    double q = outside;
+    // q of the product's coarse class: its members in the views plus the others at `outside`.
+    const auto size_it = coarse_class_size_.find(product->coarse_id);
+    const int class_size = size_it != coarse_class_size_.end() ? size_it->second : 1;
+    int members_seen = 0;
+    double q_class = 0;
+    for (const ProductProbability& pp : views.products) {
+      const catalog::Product* seen = catalogue_->FindById(pp.product_id);
+      if (seen == nullptr || seen->coarse_id != product->coarse_id) continue;
+      ++members_seen;
+      q_class += (1 - nic) * pp.probability;
+      if (seen->id == product->id) q = (1 - nic) * pp.probability;
+    }
+    q_class += static_cast<double>(std::max(class_size - members_seen, 0)) * outside;
+    return mixed(q, q_class / static_cast<double>(class_size));
   }
 
   std::vector<Hypothesis> Posterior(const PosteriorInput& in) const {
@@ -1582,6 +1624,16 @@ class Reasoner::Impl {
     const double p_scanned = ProbabilityOf(hs, scanned);
     const double p_switch = 1 - p_scanned;
     const Hypothesis& best = hs.front();
+    if (p_switch < params_.ticket_switch_probability_min &&
+        p_switch >= params_.ticket_switch_ask_probability_min) {
+      // Neither sure nor negligible: the scanned product stays billed and the shopper is asked
+      // which item it is (ResolveAddition decides on the answer).
+      p.stage = Stage::kPrompted;
+      p.switch_asked_scanned = scanned;
+      p.prompt_id = Ask(PromptKind::kChooseProduct, Candidates(hs, {scanned}),
+                        "Which item did you just place?", p_switch, EvidenceOf(p), p.id, 0, out);
+      return;
+    }
     if (p_switch < params_.ticket_switch_probability_min || best.product == nullptr ||
         best.product->id == scanned) {
       return;
@@ -1705,8 +1757,13 @@ class Reasoner::Impl {
       }
       return;
     }
-    // Placed without a scan.
-    if (best.product != nullptr && best.probability >= params_.add_probability_min) {
+    // Placed without a scan. Not a drop's remainder (or what a weighed-alone produce left over),
+    // nor a placement a camera saw two or more regions appear for: the views of a drop are not
+    // matched to its items (the region nearest the drop's centre may show another item of it),
+    // so what they name for it is asked, not billed.
+    const bool part_of_drop = p.remainder_of != 0 || p.leftover_of != 0 || p.regions_seen >= 2;
+    if (best.product != nullptr && best.probability >= params_.add_probability_min &&
+        !part_of_drop) {
       p.stage = Stage::kDone;
       AddProduct(p, *best.product, best.units, p.amount_g, p.sigma_g, best.probability,
                  EvidenceOf(p), out);
@@ -1714,13 +1771,20 @@ class Reasoner::Impl {
       return;
     }
     // Not sure: unless it is most likely a packaged product (which is scanned, not picked on the
-    // screen), wait for the shopper's choice; then ask.
-    if (can_wait && PackagedShare(hs) < 0.5) {
+    // screen) and, with views, hardly loose produce, wait for the shopper's choice; then ask.
+    // (With p_nic counting little, a weighing that fits many cartons gives them most of the mass
+    // even when the views name produce; the produce's choice comes within the wait.)
+    const bool views_name_produce = in.views != nullptr && LooseShare(hs) >= kLooseShareToWait;
+    if (can_wait && (PackagedShare(hs) < 0.5 || views_name_produce)) {
       WaitForChoice(p, out);
       return;
     }
     AskWhatWasPlaced(p, hs, LooseShare(hs), out);
   }
+
+  // A placement whose posterior gives loose produce this much waits for the shopper's screen
+  // choice (the share above which a question about it asks to weigh the produce alone).
+  static constexpr double kLooseShareToWait = 0.05;
 
   static double PackagedShare(const std::vector<Hypothesis>& hs) {
     double p_packaged = 0;
@@ -1753,7 +1817,7 @@ class Reasoner::Impl {
       // Nobody picked produce on the screen for this weight, so it may hold several things (a
       // drop's remainder, or a drop of unscanned items): produce named for it is weighed alone.
       const bool weigh_alone =
-          p.has_weight && (part_of_drop || p.regions_seen >= 2 || p_loose >= 0.05);
+          p.has_weight && (part_of_drop || p.regions_seen >= 2 || p_loose >= kLooseShareToWait);
       p.prompt_id =
           Ask(weigh_alone ? PromptKind::kWeighAlone : PromptKind::kChooseProduct, Candidates(hs),
               std::string(p_loose >= 0.5 ? "Which produce did you just put in?"
@@ -2387,6 +2451,15 @@ class Reasoner::Impl {
       p.scan_numbers = drop.scan_numbers;  // the switch is flagged; not "unscanned"
       units = LogWeightLikelihood(&product, p.amount_g, p.sigma_g).second;
     }
+    // Billed as scanned and asked because the views made a switch possible: another product
+    // named is the switch.
+    if (!p.switch_asked_scanned.empty() && product.id != p.switch_asked_scanned) {
+      const catalog::Product& scanned = *catalogue_->FindById(p.switch_asked_scanned);
+      Flag(AuditFlagKind::kTicketSwitch, product.id,
+           "scanned " + scanned.name + " but the shopper says the item placed is " + product.name,
+           probability * params_.scan_trust_probability, EvidenceOf(p), out);
+    }
+    p.switch_asked_scanned.clear();
     if (p.decided_product == product.id && !p.item_ids.empty()) {
       // Confirmed. Produce by the piece: bill the pieces the shopper counted.
       const Item* first = FindItemConst(p.item_ids.front());
@@ -2576,6 +2649,7 @@ class Reasoner::Impl {
   const catalog::Catalogue* catalogue_;
   ReasonerParams params_;
   Modalities modalities_;
+  std::map<int, int> coarse_class_size_;  // products per coarse class (coarse_id)
 
   bool started_ = false;
   Timestamp now_;
