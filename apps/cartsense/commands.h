@@ -43,5 +43,7 @@ void RegisterEvalCommands(CLI::App& app, CommandAction& action);    // eval
 void RegisterBasketCommands(CLI::App& app, CommandAction& action);  // basket
 // eval-vision
 void RegisterEvalVisionCommands(CLI::App& app, CommandAction& action);
+// export-crops
+void RegisterCropExportCommands(CLI::App& app, CommandAction& action);
 
 }  // namespace cartsense::app

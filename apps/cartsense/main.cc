@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   RegisterEvalCommands(app, action);
   RegisterBasketCommands(app, action);
   RegisterEvalVisionCommands(app, action);
+  RegisterCropExportCommands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

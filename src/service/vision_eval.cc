@@ -108,6 +108,29 @@ Result<DetectorRun> RunChangeDetector(const session::SessionReader& reader, int 
   return run;
 }
 
+std::vector<DetectorView> LocaliseDetectorViews(const std::vector<PlacementView>& placement_views,
+                                                int camera, const DetectorRun& run) {
+  std::vector<DetectorView> views;
+  for (const PlacementView& pv : placement_views) {
+    if (pv.camera != camera || !pv.counted()) continue;
+    const vision::BasketChange* after =
+        FirstIn(run.changes, pv.leave_s, pv.next_enter_s,
+                [](const vision::BasketChange& change) { return change.t.seconds(); });
+    if (after == nullptr) continue;
+    DetectorView view{&pv, nullptr, kIouThreshold};
+    for (const vision::ChangeRegion& region : after->regions) {
+      if (region.kind != vision::ChangeRegion::Kind::kAdded) continue;
+      const double iou = BoxIou(region.box_px, pv.true_box);
+      if (iou >= view.iou) {
+        view.region = &region;
+        view.iou = iou;
+      }
+    }
+    if (view.region != nullptr) views.push_back(view);
+  }
+  return views;
+}
+
 VisionEvalCounts& VisionEvalCounts::operator+=(const VisionEvalCounts& o) {
   sessions += o.sessions;
   pairs += o.pairs;
@@ -325,22 +348,9 @@ Result<VisionEvalCounts> EvaluateVisionSession(const std::string& dir,
     counts.detector_frames += run.frames;
     counts.detector_cpu_s += run.cpu_s;
     if (!options.diagnose) continue;
-    for (const PlacementView& pv : placement_views) {
-      if (pv.camera != camera || !pv.counted()) continue;
-      const vision::BasketChange* after =
-          FirstIn(run.changes, pv.leave_s, pv.next_enter_s,
-                  [](const vision::BasketChange& change) { return change.t.seconds(); });
-      if (after == nullptr) continue;
-      const vision::ChangeRegion* best = nullptr;
-      double best_iou = kIouThreshold;
-      for (const vision::ChangeRegion& region : after->regions) {
-        if (region.kind != vision::ChangeRegion::Kind::kAdded) continue;
-        const double iou = BoxIou(region.box_px, pv.true_box);
-        if (iou >= best_iou) {
-          best = &region;
-          best_iou = iou;
-        }
-      }
+    for (const DetectorView& view : LocaliseDetectorViews(placement_views, camera, run)) {
+      const PlacementView& pv = *view.placement;
+      const vision::ChangeRegion* best = view.region;
       if (best == nullptr || best->crop_bgr.empty()) continue;
       const std::string& product_id = plan.items[static_cast<std::size_t>(pv.item_uid)].product->id;
       ++counts.diag_views;

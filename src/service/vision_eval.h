@@ -38,6 +38,7 @@
 #include "catalog/recognizer.h"
 #include "core/status.h"
 #include "fusion/view_combination.h"
+#include "service/simulated_geometry.h"
 #include "session/session_reader.h"
 #include "vision/change_detector.h"
 #include "vision/scan_eval.h"
@@ -52,6 +53,18 @@ struct DetectorRun {
 };
 Result<DetectorRun> RunChangeDetector(const session::SessionReader& reader, int camera_id,
                                       const vision::ChangeDetectorParams& params = {});
+
+// The detector-alone view of each counted (placement, camera) pair of `camera`: the added region
+// of the camera's first comparison after the hand left (before the next reach) whose box has the
+// best IoU with the true box, at least 0.5. Pairs without one are left out. Points into the
+// arguments.
+struct DetectorView {
+  const PlacementView* placement = nullptr;
+  const vision::ChangeRegion* region = nullptr;
+  double iou = 0;
+};
+std::vector<DetectorView> LocaliseDetectorViews(const std::vector<PlacementView>& placement_views,
+                                                int camera, const DetectorRun& run);
 
 struct VisionEvalOptions {
   catalog::Recognizer* recognizer = nullptr;  // required; not owned
