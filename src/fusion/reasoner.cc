@@ -525,6 +525,8 @@ class Reasoner::Impl {
     // What a weighed-alone produce did not explain of placement leftover_of's weight: one more
     // thing that came in with it.
     int64_t leftover_of = 0;
+    // Part of a multi-drop: a drop's remainder or what a weighed-alone produce left over.
+    bool PartOfDrop() const { return remainder_of != 0 || leftover_of != 0; }
     // Additions: the most regions of its kind one camera saw appear for it (2 or more: several
     // things came in together).
     int regions_seen = 0;
@@ -1761,9 +1763,9 @@ class Reasoner::Impl {
     // nor a placement a camera saw two or more regions appear for: the views of a drop are not
     // matched to its items (the region nearest the drop's centre may show another item of it),
     // so what they name for it is asked, not billed.
-    const bool part_of_drop = p.remainder_of != 0 || p.leftover_of != 0 || p.regions_seen >= 2;
+    const bool views_unmatched = p.PartOfDrop() || p.regions_seen >= 2;
     if (best.product != nullptr && best.probability >= params_.add_probability_min &&
-        !part_of_drop) {
+        !views_unmatched) {
       p.stage = Stage::kDone;
       AddProduct(p, *best.product, best.units, p.amount_g, p.sigma_g, best.probability,
                  EvidenceOf(p), out);
@@ -1812,7 +1814,7 @@ class Reasoner::Impl {
                         ReasonerOutput* out) {
     const double best = hs.front().probability;
     p.stage = Stage::kPrompted;
-    const bool part_of_drop = p.remainder_of != 0 || p.leftover_of != 0;
+    const bool part_of_drop = p.PartOfDrop();
     if (p_loose >= 0.5 || best >= 0.3 || !modalities_.scan || part_of_drop) {
       // Nobody picked produce on the screen for this weight, so it may hold several things (a
       // drop's remainder, or a drop of unscanned items): produce named for it is weighed alone.
@@ -2490,7 +2492,7 @@ class Reasoner::Impl {
     // A drop's remainder (or what a weighed-alone produce left over) came in with scanned items:
     // other open scans were left out of that drop, not switched.
     if (!modalities_.scan || IsLoose(product) || !p.scan_numbers.empty() || !p.has_weight ||
-        p.remainder_of != 0 || p.leftover_of != 0) {
+        p.PartOfDrop()) {
       return false;
     }
     const Timestamp since = p.t_settle - Duration::Milliseconds(params_.scan_to_place_timeout_ms);

@@ -351,7 +351,7 @@ Result<VisionEvalCounts> EvaluateVisionSession(const std::string& dir,
     for (const DetectorView& view : LocaliseDetectorViews(placement_views, camera, run)) {
       const PlacementView& pv = *view.placement;
       const vision::ChangeRegion* best = view.region;
-      if (best == nullptr || best->crop_bgr.empty()) continue;
+      if (best->crop_bgr.empty()) continue;
       const std::string& product_id = plan.items[static_cast<std::size_t>(pv.item_uid)].product->id;
       ++counts.diag_views;
       CS_ASSIGN_OR_RETURN(bool right, Top1Is(recognizer, best->crop_bgr, product_id));
