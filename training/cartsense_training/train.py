@@ -14,6 +14,7 @@ the model, and report `train_one_epoch`'s figures.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -30,7 +31,14 @@ import torch.nn.functional as F  # noqa: N812
 from torch.utils.data import DataLoader
 
 from .augment import CartAugmentConfig, EvalTransform, TrainTransform
-from .data import GroceryDataset, ProductClass, SplitEntry, read_classes, read_split
+from .data import (
+    GroceryDataset,
+    ProductClass,
+    SplitEntry,
+    SplitFormatError,
+    read_classes,
+    read_split,
+)
 from .model import ModelConfig, Recognizer, build_model
 from .preprocessing import Preprocessing
 
@@ -95,6 +103,12 @@ class TrainConfig:
     # Fine-tuning: a checkpoint whose model weights start this run (optimizer and schedule
     # fresh); "" trains from the ImageNet trunk.
     init_from: str = ""
+    # Extra training splits (`--extra-train-split FILE[:REPEAT]`, e.g. the basket-camera crops
+    # of `cartsense export-crops`): one record each, made by verify_extra_train_split (absolute
+    # path, repeat, sha256 of the split file, images, and how its provenance was checked). They
+    # join the training loader only: prototypes, INT8 calibration and occluders stay
+    # train_split's photos.
+    extra_train_splits: list[dict] = field(default_factory=list)
     smoke: bool = False
 
 
@@ -162,6 +176,115 @@ def versions() -> dict:
     }
 
 
+# --- extra training splits ---------------------------------------------------------------------
+
+
+def parse_extra_split_arg(text: str) -> tuple[str, int]:
+    """`FILE[:REPEAT]` -> (FILE, REPEAT); REPEAT defaults to 1 and must be a positive integer.
+    A colon followed by something with a slash is part of the path, not a repeat count."""
+    path, repeat = text, 1
+    head, sep, tail = text.rpartition(":")
+    if sep and "/" not in tail:
+        if not tail.isdigit() or int(tail) < 1:
+            raise ValueError(f"--extra-train-split {text!r}: REPEAT must be a positive integer")
+        path, repeat = head, int(tail)
+    if not path:
+        raise ValueError(f"--extra-train-split {text!r}: no split file")
+    return path, repeat
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _split_paths(split_file: Path) -> set[Path]:
+    return {e.path for e in read_split(split_file, check_files=False)}
+
+
+def _crop_photos(jsonl: Path, data_root: Path) -> dict[Path, Path]:
+    """crops.jsonl (cartsense export-crops) -> {crop image: the photo the simulator rendered}.
+    `file` is relative to the jsonl's folder (like crops.txt); a relative `photo` is taken
+    relative to the dataset root."""
+    photos: dict[Path, Path] = {}
+    with jsonl.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{jsonl}:{number}"
+            try:
+                record = json.loads(line)
+                crop, photo = record["file"], record["photo"]
+            except (json.JSONDecodeError, KeyError, TypeError) as error:
+                raise SplitFormatError(f"{where}: expected a JSON object with 'file' and "
+                                       f"'photo' ({error})") from None
+            if not isinstance(crop, str) or not isinstance(photo, str) or not photo:
+                raise SplitFormatError(f"{where}: 'file' and 'photo' must be non-empty strings")
+            photo_path = Path(photo) if Path(photo).is_absolute() else data_root / photo
+            photos[(jsonl.parent / crop).resolve()] = photo_path.resolve()
+    return photos
+
+
+def verify_extra_train_split(path: str | Path, repeat: int, cfg: TrainConfig,
+                             classes: list[ProductClass], allow_unverified: bool = False) -> dict:
+    """Checks an extra training split and returns its record for TrainConfig.extra_train_splits.
+
+    The split must parse (read_split: strict, ids checked against the class table, images
+    present). With a crops.jsonl beside it, every listed crop needs a provenance record whose
+    source photo is in cfg.train_split and not in cfg.dev_split: crops rendered from dev photos
+    would put dev into training and inflate every dev figure. Without crops.jsonl the split is
+    refused unless allow_unverified. Raises SplitFormatError (or FileNotFoundError).
+    """
+    if repeat < 1:
+        raise ValueError(f"extra training split {path}: repeat must be >= 1, got {repeat}")
+    split_file = Path(path).resolve()
+    entries = read_split(split_file, classes)
+    root = Path(cfg.data_root)
+    jsonl = split_file.parent / "crops.jsonl"
+    record = {"path": str(split_file), "repeat": repeat, "sha256": _sha256(split_file),
+              "images": len(entries)}
+    if not jsonl.is_file():
+        if not allow_unverified:
+            raise SplitFormatError(
+                f"{split_file}: no crops.jsonl beside it, so the source photos of its images "
+                "cannot be checked against the dev split; give --allow-unverified-extra to use "
+                "it anyway")
+        record["provenance"] = "unverified (no crops.jsonl; --allow-unverified-extra)"
+        return record
+    photos = _crop_photos(jsonl, root)
+    dev = _split_paths(root / cfg.dev_split)
+    train = _split_paths(root / cfg.train_split)
+    missing = [e.path for e in entries if e.path not in photos]
+    if missing:
+        raise SplitFormatError(f"{split_file}: {len(missing)} image(s) have no record in "
+                               f"{jsonl}, e.g. {missing[0]}")
+    sources = [photos[e.path] for e in entries]
+    in_dev = sorted({p for p in sources if p in dev})
+    if in_dev:
+        raise SplitFormatError(
+            f"{split_file}: {len(in_dev)} source photo(s) of its crops are in {cfg.dev_split} "
+            f"(dev must never be trained on), e.g. {in_dev[0]}")
+    outside = sorted({p for p in sources if p not in train})
+    if outside:
+        raise SplitFormatError(
+            f"{split_file}: {len(outside)} source photo(s) of its crops are not in "
+            f"{cfg.train_split}, e.g. {outside[0]}")
+    record["jsonl_sha256"] = _sha256(jsonl)
+    record["provenance"] = (f"crops.jsonl: all {len(set(sources))} source photos in "
+                            f"{cfg.train_split}, none in {cfg.dev_split}")
+    return record
+
+
+def read_extra_train_split(record: dict, classes: list[ProductClass]) -> list[SplitEntry]:
+    """The entries of a verified extra split, `repeat` times over; the split file must still
+    be the one verified (same sha256)."""
+    if "sha256" not in record:
+        raise ValueError(f"extra training split {record.get('path')} was not verified "
+                         "(use verify_extra_train_split)")
+    if _sha256(Path(record["path"])) != record["sha256"]:
+        raise SplitFormatError(f"{record['path']}: changed since it was verified (sha256)")
+    return read_split(record["path"], classes) * int(record["repeat"])
+
+
 # --- data ---------------------------------------------------------------------------------------
 
 
@@ -173,9 +296,12 @@ class TrainData:
     head_fine_ids: list[int]  # head index -> dataset fine id
     train_loader: DataLoader
     dev_loader: DataLoader
+    extra_entries: list[SplitEntry] = field(default_factory=list)  # in train_loader only
 
 
-def build_data(cfg: TrainConfig) -> TrainData:
+def build_data(cfg: TrainConfig, with_extra: bool = True) -> TrainData:
+    """with_extra=False leaves cfg.extra_train_splits out of the train loader (writing a bundle
+    from a checkpoint needs only train_split and dev)."""
     root = Path(cfg.data_root)
     classes = read_classes(root / "classes.csv")
     excluded = set(cfg.exclude_fine_ids)
@@ -188,10 +314,13 @@ def build_data(cfg: TrainConfig) -> TrainData:
                           if c.fine_id not in excluded]
     dev_entries = [e for e in read_split(root / cfg.dev_split, classes)
                    if e.fine_id not in excluded]
+    extra_entries = [e for record in (cfg.extra_train_splits if with_extra else [])
+                     for e in read_extra_train_split(record, classes) if e.fine_id not in excluded]
     pre = Preprocessing(input_size=cfg.input_size)
     occluders = [str(e.path) for e in train_entries]
     augment = CartAugmentConfig(**cfg.augment)
-    train_set = GroceryDataset(train_entries, TrainTransform(pre, augment, occluders),
+    train_set = GroceryDataset(train_entries + extra_entries,
+                               TrainTransform(pre, augment, occluders),
                                seed=cfg.seed, label_of_fine=label_of_fine)
     dev_set = GroceryDataset(dev_entries, EvalTransform(pre), seed=cfg.seed,
                              label_of_fine=label_of_fine)
@@ -204,7 +333,8 @@ def build_data(cfg: TrainConfig) -> TrainData:
                               persistent_workers=cfg.num_workers > 0
                               and not cfg.fresh_augmentation)
     dev_loader = DataLoader(dev_set, batch_size=64, shuffle=False, num_workers=cfg.num_workers)
-    return TrainData(classes, train_entries, dev_entries, head_fine_ids, train_loader, dev_loader)
+    return TrainData(classes, train_entries, dev_entries, head_fine_ids, train_loader, dev_loader,
+                     extra_entries)
 
 
 # --- model and optimisation ---------------------------------------------------------------------
@@ -361,6 +491,10 @@ def fit(cfg: TrainConfig, log=print) -> tuple[Recognizer, TrainData, list]:
                 init_model_weights(Path(cfg.init_from), model)
             optimizer, scheduler = build_optimizer(cfg, model, len(data.train_loader))
     coarse_of_label = torch.tensor([data.classes[f].coarse_id for f in data.head_fine_ids])
+    if data.extra_entries:
+        log(f"extra training samples {len(data.extra_entries)} from "
+            + ", ".join(f"{r['path']} ({r['images']} x{r['repeat']})"
+                        for r in cfg.extra_train_splits))
     log(f"train {len(data.train_entries)} images, dev {len(data.dev_entries)}, "
         f"{len(data.head_fine_ids)} products, input {cfg.input_size}, epochs {cfg.epochs} "
         f"({cfg.low_res_epochs} at {cfg.low_res_size})")
@@ -401,7 +535,21 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
                         help="epochs at the low (progressive-resizing) input size first")
     parser.add_argument("--exclude", default="", help="comma-separated fine ids left out")
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--extra-train-split", action="append", default=[],
+                        metavar="FILE[:REPEAT]",
+                        help="also train on this split file's images, REPEAT times over "
+                             "(default 1; repeatable), e.g. export-crops' crops.txt; training "
+                             "only (not prototypes, calibration or dev). A crops.jsonl beside "
+                             "it must show every source photo in train-core and none in dev")
+    parser.add_argument("--allow-unverified-extra", action="store_true",
+                        help="accept an --extra-train-split without crops.jsonl beside it")
     args = parser.parse_args(argv)
+    try:
+        args.extra_train_split = [parse_extra_split_arg(t) for t in args.extra_train_split]
+    except ValueError as error:
+        parser.error(str(error))
+    if args.bundle_only and args.extra_train_split:
+        parser.error("--bundle-only uses the checkpoint's config; drop --extra-train-split")
 
     if args.smoke:
         cfg = smoke_config(args.out or str(REPO / "training" / "runs" / "smoke"))
@@ -446,6 +594,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dataset not found at {cfg.data_root} (classes.csv missing)", file=sys.stderr)
         return 2
 
+    if args.extra_train_split:
+        try:
+            classes = read_classes(Path(cfg.data_root) / "classes.csv")
+            cfg.extra_train_splits = [
+                verify_extra_train_split(path, repeat, cfg, classes, args.allow_unverified_extra)
+                for path, repeat in args.extra_train_split]
+        except (OSError, ValueError) as error:  # SplitFormatError is a ValueError
+            print(f"train: {error}", file=sys.stderr)
+            return 2
+
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     log_file = (out / "train.log").open("a", encoding="utf-8")
@@ -463,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(cfg.threads)
         model, saved = load_trained_model(out / "checkpoint.pt")
         saved.bundle_dir, saved.bundle_version = cfg.bundle_dir, cfg.bundle_version
-        cfg, data = saved, build_data(saved)
+        cfg, data = saved, build_data(saved, with_extra=False)
         state = torch.load(out / "checkpoint.pt", map_location="cpu")
         history = state["history"]
         train_seconds = sum(h["seconds"] for h in history)
