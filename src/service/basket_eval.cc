@@ -179,6 +179,20 @@ ShopperAction SimulatedShopper::Answer(const ShopperPrompt& prompt, const basket
     answer.answer = "own_item";
     return answer;
   }
+  // A ticket switcher asked which item they placed does not confess: they name what they
+  // scanned (the switch's scan just before the placement), as a real one would.
+  if (!about_removal && latest->behaviour == "swap") {
+    const TruthEvent* switch_scan = nullptr;
+    for (const TruthEvent& event : truth_.events) {
+      if (event.t > latest->t) break;
+      if (event.kind == "scan" && event.behaviour == "swap") switch_scan = &event;
+    }
+    if (switch_scan != nullptr && !switch_scan->product_id.empty()) {
+      answer.product_id = switch_scan->product_id;
+      answer.answer = "product";
+      return answer;
+    }
+  }
   // Several products put in together (one touch time): name the one least billed so far.
   std::string best = latest->product_id;
   int64_t best_deficit = INT64_MIN;

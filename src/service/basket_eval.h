@@ -59,7 +59,8 @@ class SimulatedShopper {
   // about the latest place (or remove) up to `about` (the settle of the weight event the prompt
   // names, as the screen shows which placement it asks about; default the prompt's time).
   // `billed` is the basket so far: of several products put in together, the one least billed
-  // relative to what the shopper had put in up to then is named.
+  // relative to what the shopper had put in up to then is named. A ticket switcher (a placement
+  // tagged "swap") names the product they scanned, not the one placed: thieves do not confess.
   ShopperAction Answer(const ShopperPrompt& prompt, const basket::Basket& billed,
                        std::optional<Timestamp> about = std::nullopt) const;
   // After answering a kWeighAlone prompt by naming loose produce (no barcode): the shopper lifts

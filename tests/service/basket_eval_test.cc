@@ -187,6 +187,41 @@ TEST(SimulatedShopperTest, AnswersAboutThePlacementThePromptNames) {
   EXPECT_EQ(answer.product_id, "pear");
 }
 
+// A ticket switcher (scan cheap, place dear) asked which item they placed names what they
+// scanned; an honest shopper's answer about the next placement is the truth again.
+TEST(SimulatedShopperTest, TicketSwitcherNamesTheScannedProduct) {
+  session::SessionTruth truth;
+  session::TruthEvent scan;
+  scan.t = Timestamp::FromSeconds(5);
+  scan.kind = "scan";
+  scan.product_id = "cheap-yoghurt";
+  scan.behaviour = "swap";
+  session::TruthEvent place;
+  place.t = Timestamp::FromSeconds(7);
+  place.kind = "place";
+  place.product_id = "dear-juice";
+  place.behaviour = "swap";
+  session::TruthEvent honest = place;
+  honest.t = Timestamp::FromSeconds(20);
+  honest.product_id = "milk";
+  honest.behaviour = "scan_then_place";
+  truth.events = {scan, place, honest};
+  SimulatedShopper shopper(truth, 3000);
+  basket::Basket billed;
+
+  ShopperPrompt prompt;
+  prompt.prompt_id = "p1";
+  prompt.kind = PromptKind::kChooseProduct;
+  prompt.event_time = Timestamp::FromSeconds(9);
+  ShopperAction answer = shopper.Answer(prompt, billed);
+  EXPECT_EQ(answer.answer, "product");
+  EXPECT_EQ(answer.product_id, "cheap-yoghurt");
+  prompt.kind = PromptKind::kPleaseScan;
+  EXPECT_EQ(shopper.Answer(prompt, billed).product_id, "cheap-yoghurt");
+  prompt.event_time = Timestamp::FromSeconds(22);
+  EXPECT_EQ(shopper.Answer(prompt, billed).product_id, "milk");
+}
+
 // Asked to weigh produce alone, the shopper lifts it out and puts it back: two weight events at
 // the truth's mass (with the given error), after the answer; nothing for packaged products, for
 // other prompts or for an own item.
