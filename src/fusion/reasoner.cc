@@ -95,7 +95,7 @@ ConfigSchema ReasonerParams::Schema() {
   probability("vision_outside_topk_max_probability", d.vision_outside_topk_max_probability);
   probability("add_probability_min", d.add_probability_min);
   probability("ticket_switch_probability_min", d.ticket_switch_probability_min);
-  probability("ticket_switch_ask_probability_min", d.ticket_switch_ask_probability_min);
+  probability("ticket_switch_review_probability_min", d.ticket_switch_review_probability_min);
   probability("unknown_probability_min", d.unknown_probability_min);
   probability("removal_probability_min", d.removal_probability_min);
   s.Integer("basket_cameras").Range(0, 16).Default(static_cast<double>(d.basket_cameras));
@@ -159,7 +159,7 @@ Result<ReasonerParams> ReasonerParams::FromConfig(Config& config) {
       {"vision_outside_topk_max_probability_ratio", &p.vision_outside_topk_max_probability},
       {"add_probability_min_ratio", &p.add_probability_min},
       {"ticket_switch_probability_min_ratio", &p.ticket_switch_probability_min},
-      {"ticket_switch_ask_probability_min_ratio", &p.ticket_switch_ask_probability_min},
+      {"ticket_switch_review_probability_min_ratio", &p.ticket_switch_review_probability_min},
       {"unknown_probability_min_ratio", &p.unknown_probability_min},
       {"removal_probability_min_ratio", &p.removal_probability_min},
       {"view_softmax_temperature_ratio", &p.views.softmax_temperature},
@@ -236,7 +236,7 @@ Status ReasonerParams::Validate() const {
   CS_RETURN_IF_ERROR(unit_interval(add_probability_min, "add_probability_min"));
   CS_RETURN_IF_ERROR(unit_interval(ticket_switch_probability_min, "ticket_switch_probability_min"));
   CS_RETURN_IF_ERROR(
-      unit_interval(ticket_switch_ask_probability_min, "ticket_switch_ask_probability_min"));
+      unit_interval(ticket_switch_review_probability_min, "ticket_switch_review_probability_min"));
   CS_RETURN_IF_ERROR(unit_interval(unknown_probability_min, "unknown_probability_min"));
   CS_RETURN_IF_ERROR(unit_interval(removal_probability_min, "removal_probability_min"));
   if (!(unknown_item_prior_probability > 0 && unknown_item_prior_probability < 1)) {
@@ -535,9 +535,12 @@ class Reasoner::Impl {
     bool after_scale_recovery = false;
     // Removals: what stays of a produce line some pieces were taken from (TakePartOf).
     int64_t partial_rest_item = 0;
-    // Additions billed as scanned whose views made a switch possible (Watch): the shopper was
-    // asked which item it is; an answer naming another product is a ticket switch.
-    std::string switch_asked_scanned;
+    // Additions flagged as a ticket switch and then asked which item it is (the views did not
+    // say it well enough to bill): the product scanned and the one the evidence favours. An
+    // answer naming the scanned product does not overrule the evidence (a switcher names what
+    // they scanned): the favoured product is billed and the flag stands for review.
+    std::string switch_flagged_scanned;
+    std::string switch_flagged_looks_like;
   };
 
   struct OpenPrompt {
@@ -1627,13 +1630,23 @@ class Reasoner::Impl {
     const double p_switch = 1 - p_scanned;
     const Hypothesis& best = hs.front();
     if (p_switch < params_.ticket_switch_probability_min &&
-        p_switch >= params_.ticket_switch_ask_probability_min) {
-      // Neither sure nor negligible: the scanned product stays billed and the shopper is asked
-      // which item it is (ResolveAddition decides on the answer).
-      p.stage = Stage::kPrompted;
-      p.switch_asked_scanned = scanned;
-      p.prompt_id = Ask(PromptKind::kChooseProduct, Candidates(hs, {scanned}),
-                        "Which item did you just place?", p_switch, EvidenceOf(p), p.id, 0, out);
+        p_switch >= params_.ticket_switch_review_probability_min) {
+      // Neither sure nor negligible: the scanned product stays billed and staff are asked to
+      // look. The shopper is not asked: a switcher would name what they scanned. The flag names
+      // the likeliest other product.
+      const catalog::Product& scanned_product = *catalogue_->FindById(scanned);
+      const catalog::Product* other = nullptr;
+      for (const Hypothesis& h : hs) {
+        if (h.product != nullptr && h.product->id != scanned) {
+          other = h.product;
+          break;
+        }
+      }
+      Flag(AuditFlagKind::kTicketSwitch, other != nullptr ? other->id : "",
+           "scanned " + scanned_product.name + " but the item placed may be " +
+               (other != nullptr ? other->name : "something else") +
+               "; billed as scanned, to review",
+           p_switch, EvidenceOf(p), out);
       return;
     }
     if (p_switch < params_.ticket_switch_probability_min || best.product == nullptr ||
@@ -1652,6 +1665,8 @@ class Reasoner::Impl {
                  out);
     } else {
       p.stage = Stage::kPrompted;
+      p.switch_flagged_scanned = scanned;
+      p.switch_flagged_looks_like = placed.id;
       p.prompt_id =
           Ask(PromptKind::kChooseProduct, Candidates(hs), "Which item did you just place?",
               1 - best.probability, EvidenceOf(p), p.id, 0, out);
@@ -1753,6 +1768,8 @@ class Reasoner::Impl {
                    EvidenceOf(p), out);
       } else {
         p.stage = Stage::kPrompted;
+        p.switch_flagged_scanned = scanned.id;
+        p.switch_flagged_looks_like = best.product->id;
         p.prompt_id =
             Ask(PromptKind::kChooseProduct, Candidates(hs), "Which item did you just place?",
                 1 - best.probability, EvidenceOf(p), p.id, 0, out);
@@ -2453,15 +2470,24 @@ class Reasoner::Impl {
       p.scan_numbers = drop.scan_numbers;  // the switch is flagged; not "unscanned"
       units = LogWeightLikelihood(&product, p.amount_g, p.sigma_g).second;
     }
-    // Billed as scanned and asked because the views made a switch possible: another product
-    // named is the switch.
-    if (!p.switch_asked_scanned.empty() && product.id != p.switch_asked_scanned) {
-      const catalog::Product& scanned = *catalogue_->FindById(p.switch_asked_scanned);
-      Flag(AuditFlagKind::kTicketSwitch, product.id,
-           "scanned " + scanned.name + " but the shopper says the item placed is " + product.name,
-           probability * params_.scan_trust_probability, EvidenceOf(p), out);
+    // Flagged as a switch, and the shopper names the scanned product the evidence contradicts:
+    // not believed (a switcher says what they scanned); what the evidence favours is billed.
+    const catalog::Product* billed_product = &product;
+    if (!p.switch_flagged_scanned.empty() && product.id == p.switch_flagged_scanned) {
+      if (const catalog::Product* looks_like = catalogue_->FindById(p.switch_flagged_looks_like)) {
+        billed_product = looks_like;
+        units = p.has_weight && looks_like->sold_by != catalog::SoldBy::kWeight
+                    ? LogWeightLikelihood(looks_like, p.amount_g, p.sigma_g).second
+                    : units;
+      }
     }
-    p.switch_asked_scanned.clear();
+    p.switch_flagged_scanned.clear();
+    p.switch_flagged_looks_like.clear();
+    ResolveAdditionAs(p, *billed_product, units, probability, out);
+  }
+
+  void ResolveAdditionAs(Placement& p, const catalog::Product& product, int units,
+                         double probability, ReasonerOutput* out) {
     if (p.decided_product == product.id && !p.item_ids.empty()) {
       // Confirmed. Produce by the piece: bill the pieces the shopper counted.
       const Item* first = FindItemConst(p.item_ids.front());

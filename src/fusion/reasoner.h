@@ -134,9 +134,10 @@ struct ReasonerParams {
   // Flag a ticket switch when P(placed ≠ scanned) reaches this.
   double ticket_switch_probability_min = 0.5;
   // After a scan-supported add, P(placed ≠ scanned) from this up to ticket_switch_probability_min
-  // asks the shopper which item was placed (kChooseProduct, the scanned product among the
-  // candidates); an answer naming another product is a ticket switch. 1 = never ask.
-  double ticket_switch_ask_probability_min = 0.1;
+  // raises a ticket-switch flag for review with the scanned product still billed (the views do
+  // not say well enough what was placed). Not a question to the shopper: a switcher names what
+  // they scanned. 1 = never.
+  double ticket_switch_review_probability_min = 0.15;
   // Flag (and do not bill) an unknown item when P(unknown) reaches this.
   double unknown_probability_min = 0.6;
   // Multi-drop with an unscanned item: an open scan that is not part of a drop weighing more than
