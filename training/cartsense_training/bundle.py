@@ -278,6 +278,17 @@ def _fine_tune_note(cfg: dict, train_minutes: float) -> list[str]:
             "the fine-tune's alone, on top of that checkpoint's own training."]
 
 
+def _extra_splits_note(cfg: dict) -> list[str]:
+    """The --extra-train-split images (e.g. basket-camera crops), one line each, or none."""
+    lines = []
+    for record in cfg.get("extra_train_splits") or []:
+        lines.append(f"- Also trained on `{record['path']}` ({record['images']} images "
+                     f"x {record['repeat']}, sha256 {record['sha256'][:12]}; provenance: "
+                     f"{record.get('provenance', 'not recorded')}); not used for prototypes, "
+                     "calibration or evaluation.")
+    return lines
+
+
 def _pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
@@ -307,6 +318,7 @@ def write_model_card(folder: Path) -> None:
         f"{data['head_products']} products in the head; figures on `{cfg['dev_split']}` "
         f"({fp32['images']} photos, all products). No test split exists; nothing was selected "
         "on dev (the last epoch ships).",
+        *_extra_splits_note(cfg),
         "- Prototypes: iconic image + train-core photos of each product, embedded with "
         "model.onnx.",
         "",

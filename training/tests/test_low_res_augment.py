@@ -157,3 +157,14 @@ def test_model_card_states_the_fine_tune_and_the_resolution_loss() -> None:
     assert "low_res" not in note.split("resolution loss")[0]  # not listed as a colour override
     (line,) = _fine_tune_note(v3, 31.5)
     assert "`runs/v2/checkpoint.pt`" in line and "31.5 min" in line
+
+
+def test_model_card_names_the_extra_training_splits() -> None:
+    from cartsense_training.bundle import _extra_splits_note
+
+    assert _extra_splits_note({}) == [] and _extra_splits_note({"extra_train_splits": []}) == []
+    record = {"path": "/tmp/crops/crops.txt", "images": 611, "repeat": 8,
+              "sha256": "0123456789abcdef" * 4, "provenance": "crops.jsonl checked"}
+    (line,) = _extra_splits_note({"extra_train_splits": [record]})
+    assert "`/tmp/crops/crops.txt`" in line and "611 images x 8" in line
+    assert "0123456789ab" in line and "crops.jsonl checked" in line
