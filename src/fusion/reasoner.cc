@@ -2476,9 +2476,7 @@ class Reasoner::Impl {
     if (!p.switch_flagged_scanned.empty() && product.id == p.switch_flagged_scanned) {
       if (const catalog::Product* looks_like = catalogue_->FindById(p.switch_flagged_looks_like)) {
         billed_product = looks_like;
-        units = p.has_weight && looks_like->sold_by != catalog::SoldBy::kWeight
-                    ? LogWeightLikelihood(looks_like, p.amount_g, p.sigma_g).second
-                    : units;
+        units = UnitsOfWeight(p, *looks_like);
       }
     }
     p.switch_flagged_scanned.clear();
@@ -2628,13 +2626,7 @@ class Reasoner::Impl {
                  EvidenceOf(p), true, out);
       return;
     }
-    int units = 1;
-    if (p.has_weight) {
-      units = product->sold_by == catalog::SoldBy::kWeight
-                  ? EstimatePieces(*product, p.amount_g)
-                  : LogWeightLikelihood(product, p.amount_g, p.sigma_g).second;
-    }
-    ResolveAddition(p, *product, units, 1.0, out);
+    ResolveAddition(p, *product, UnitsOfWeight(p, *product), 1.0, out);
     // Loose produce named for a weight that may hold other things: billed from that weight for
     // now, and again from its own weight when it is lifted out and put back (OnRemoval,
     // ReturnRecentlyRemoved). Produce sold by the piece too: its pieces weigh ±20 % or more, so
@@ -2644,6 +2636,15 @@ class Reasoner::Impl {
       p.reweigh_pending = true;
       p.reweigh_deadline = now_ + Duration::Milliseconds(params_.reweigh_wait_ms);
     }
+  }
+
+  // How many of `product` the placement's weight holds (1 without a weight): pieces of produce
+  // sold by weight, else the unit count its weight likelihood favours.
+  int UnitsOfWeight(const Placement& p, const catalog::Product& product) const {
+    if (!p.has_weight) return 1;
+    return product.sold_by == catalog::SoldBy::kWeight
+               ? EstimatePieces(product, p.amount_g)
+               : LogWeightLikelihood(&product, p.amount_g, p.sigma_g).second;
   }
 
   // A removal while produce waits to be weighed alone, not heavier than the weight it was billed
