@@ -20,6 +20,17 @@ namespace {
 const std::string kRepo = CARTSENSE_SOURCE_DIR;
 const std::string kDemo = kRepo + "/data/demo-session/session";
 
+// One action of a session's truth.
+session::TruthEvent TruthAt(double seconds, const std::string& kind, const std::string& product_id,
+                            const std::string& behaviour = "") {
+  session::TruthEvent event;
+  event.t = Timestamp::FromSeconds(seconds);
+  event.kind = kind;
+  event.product_id = product_id;
+  event.behaviour = behaviour;
+  return event;
+}
+
 class DemoSessionTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -110,14 +121,7 @@ TEST(SimulatedShopperTest, NamesWhatWasPutInOrSaysItIsTheirOwn) {
   bag.t = Timestamp::FromSeconds(2);
   bag.kind = "place";
   bag.personal = true;
-  session::TruthEvent milk;
-  milk.t = Timestamp::FromSeconds(10);
-  milk.kind = "place";
-  milk.product_id = "milk";
-  session::TruthEvent milk_out = milk;
-  milk_out.t = Timestamp::FromSeconds(20);
-  milk_out.kind = "remove";
-  truth.events = {bag, milk, milk_out};
+  truth.events = {bag, TruthAt(10, "place", "milk"), TruthAt(20, "remove", "milk")};
   truth.final_basket = {};
   SimulatedShopper shopper(truth, 3000);
   basket::Basket billed;
@@ -191,21 +195,9 @@ TEST(SimulatedShopperTest, AnswersAboutThePlacementThePromptNames) {
 // scanned; an honest shopper's answer about the next placement is the truth again.
 TEST(SimulatedShopperTest, TicketSwitcherNamesTheScannedProduct) {
   session::SessionTruth truth;
-  session::TruthEvent scan;
-  scan.t = Timestamp::FromSeconds(5);
-  scan.kind = "scan";
-  scan.product_id = "cheap-yoghurt";
-  scan.behaviour = "swap";
-  session::TruthEvent place;
-  place.t = Timestamp::FromSeconds(7);
-  place.kind = "place";
-  place.product_id = "dear-juice";
-  place.behaviour = "swap";
-  session::TruthEvent honest = place;
-  honest.t = Timestamp::FromSeconds(20);
-  honest.product_id = "milk";
-  honest.behaviour = "scan_then_place";
-  truth.events = {scan, place, honest};
+  truth.events = {TruthAt(5, "scan", "cheap-yoghurt", "swap"),
+                  TruthAt(7, "place", "dear-juice", "swap"),
+                  TruthAt(20, "place", "milk", "scan_then_place")};
   SimulatedShopper shopper(truth, 3000);
   basket::Basket billed;
 
