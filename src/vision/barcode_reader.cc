@@ -154,20 +154,158 @@ bool StretchContrast(cv::Mat& crop) {
   return true;
 }
 
-// Wiener deconvolution of every row of `crop` by a box blur `length_px` long along the rows: a
-// code moving along its length while the shutter is open. Written here because OpenCV has no
-// deconvolution; the rows are independent, so one DFT per row (cv::DFT_ROWS).
-cv::Mat DeblurRows(const cv::Mat& crop, double length_px, float noise_to_signal) {
-  const int width = cv::getOptimalDFTSize(crop.cols);
-  cv::Mat rows;
-  crop.convertTo(rows, CV_32F);
-  cv::copyMakeBorder(rows, rows, 0, 0, 0, width - crop.cols, cv::BORDER_REPLICATE);
-  cv::Mat spectrum;
-  cv::dft(rows, spectrum, cv::DFT_ROWS | cv::DFT_COMPLEX_OUTPUT);
-  // The kernel: a box centred on x = 0 (wrapped), its two end taps weighted by the fraction of
-  // a pixel they cover.
+// The bars' normal (radians) in a region: the mode of the per-pixel structure-tensor
+// orientation, refined by the summed tensor of the pixels within 15 degrees of it. The region's
+// mean tensor alone is led astray on motion-blurred codes: the blur weakens the bars' gradients
+// but not those of the label's edges along the blur, and the mask takes those edges in.
+double DominantNormal(const cv::Mat& jxx, const cv::Mat& jyy, const cv::Mat& jxy,
+                      const cv::Mat& mask) {
+  cv::Mat doubled;  // twice the orientation, [0, 2 pi)
+  cv::phase(jxx - jyy, 2 * jxy, doubled);
+  constexpr int kBins = 90;  // 2 degrees of orientation each
+  constexpr double kBinsPerRad = kBins / (2 * std::numbers::pi);
+  std::array<double, kBins> histogram{};
+  for (int y = 0; y < doubled.rows; ++y) {
+    const auto* phi = doubled.ptr<float>(y);
+    const auto* in_region = mask.ptr<uint8_t>(y);
+    for (int x = 0; x < doubled.cols; ++x) {
+      if (in_region[x] == 0) continue;
+      const int bin = static_cast<int>(static_cast<double>(phi[x]) * kBinsPerRad) % kBins;
+      histogram.at(static_cast<std::size_t>(bin)) += 1;
+    }
+  }
+  const auto count = [&](int bin) {
+    return histogram.at(static_cast<std::size_t>((bin + kBins) % kBins));
+  };
+  int mode = 0;
+  double best = -1;
+  for (int bin = 0; bin < kBins; ++bin) {
+    const double smoothed = count(bin - 1) + 2 * count(bin) + count(bin + 1);
+    if (smoothed > best) {
+      best = smoothed;
+      mode = bin;
+    }
+  }
+  const double mode_phi = (mode + 0.5) / kBinsPerRad;
+  constexpr double kReach = 30 * kDegToRad;  // of the doubled angle: 15 degrees
+  double sum_xx = 0;
+  double sum_yy = 0;
+  double sum_xy = 0;
+  for (int y = 0; y < doubled.rows; ++y) {
+    const auto* phi = doubled.ptr<float>(y);
+    const auto* in_region = mask.ptr<uint8_t>(y);
+    const auto* xx = jxx.ptr<float>(y);
+    const auto* yy = jyy.ptr<float>(y);
+    const auto* xy = jxy.ptr<float>(y);
+    for (int x = 0; x < doubled.cols; ++x) {
+      if (in_region[x] == 0) continue;
+      double off = std::abs(static_cast<double>(phi[x]) - mode_phi);
+      off = std::min(off, 2 * std::numbers::pi - off);
+      if (off > kReach) continue;
+      sum_xx += static_cast<double>(xx[x]);
+      sum_yy += static_cast<double>(yy[x]);
+      sum_xy += static_cast<double>(xy[x]);
+    }
+  }
+  return 0.5 * std::atan2(2 * sum_xy, sum_xx - sum_yy);
+}
+
+// Joins regions that lie end to end on one line with the same bar direction: on a blurred code
+// a wide space or the centre guard loses its gradient and splits the region in two.
+void MergeCollinear(std::vector<BarcodeCandidate>& candidates) {
+  for (bool merged = true; merged;) {
+    merged = false;
+    for (std::size_t i = 0; i < candidates.size() && !merged; ++i) {
+      for (std::size_t j = i + 1; j < candidates.size() && !merged; ++j) {
+        BarcodeCandidate& a = candidates[i];
+        const BarcodeCandidate& b = candidates[j];
+        double turn_deg = std::fmod(std::abs(a.normal_angle_deg - b.normal_angle_deg), 180.0);
+        turn_deg = std::min(turn_deg, 180 - turn_deg);
+        if (turn_deg > 6) continue;
+        const double angle = a.normal_angle_deg * kDegToRad;
+        const cv::Point2d along(std::cos(angle), std::sin(angle));
+        const cv::Point2d across(-along.y, along.x);
+        const cv::Point2d offset = b.centre_px - a.centre_px;
+        const double u = offset.dot(along);
+        const double v = offset.dot(across);
+        if (std::abs(v) > 0.25 * std::min(a.height_px, b.height_px)) continue;
+        const double gap = std::abs(u) - 0.5 * (a.length_px + b.length_px);
+        if (gap > std::max(12.0, 0.1 * (a.length_px + b.length_px))) continue;
+        const double u_min = std::min(-0.5 * a.length_px, u - 0.5 * b.length_px);
+        const double u_max = std::max(0.5 * a.length_px, u + 0.5 * b.length_px);
+        const double v_min = std::min(-0.5 * a.height_px, v - 0.5 * b.height_px);
+        const double v_max = std::max(0.5 * a.height_px, v + 0.5 * b.height_px);
+        a.centre_px += 0.5 * (u_min + u_max) * along + 0.5 * (v_min + v_max) * across;
+        a.length_px = u_max - u_min;
+        a.height_px = v_max - v_min;
+        a.score += b.score;
+        candidates.erase(candidates.begin() + static_cast<std::ptrdiff_t>(j));
+        merged = true;
+      }
+    }
+  }
+}
+
+// The image averaged along a candidate's bars: one sample per 1/samples_per_px input pixels on
+// the line through its centre along the bars' normal, across the whole image, each the mean
+// over half the region's height. Bars stay parallel under the renderer's tilt and a real
+// camera's small perspective, so any motion blur acts on this profile as a 1-D box whatever
+// its direction (its length projected on the normal).
+struct BarProfile {
+  cv::Mat values;      // 1 x n, CV_32F
+  int span_begin = 0;  // the candidate's extent in the profile
+  int span_end = 0;
+  cv::Point2d origin;  // image point of sample 0
+  cv::Point2d step;    // image offset from one sample to the next
+};
+
+BarProfile ProfileAcrossBars(const cv::Mat& grey, const BarcodeCandidate& candidate,
+                             double samples_per_px) {
+  const double angle = candidate.normal_angle_deg * kDegToRad;
+  const cv::Point2d along(std::cos(angle), std::sin(angle));
+  const cv::Point2d across(-along.y, along.x);
+  const cv::Point2d centre = candidate.centre_px;
+  // centre + t * along inside the image for t in [t_min, t_max].
+  double t_min = -1e9;
+  double t_max = 1e9;
+  const auto clip = [&](double from, double direction, double limit) {
+    if (std::abs(direction) < 1e-9) return;
+    const double a = -from / direction;
+    const double b = (limit - from) / direction;
+    t_min = std::max(t_min, std::min(a, b));
+    t_max = std::min(t_max, std::max(a, b));
+  };
+  clip(centre.x, along.x, grey.cols - 1.0);
+  clip(centre.y, along.y, grey.rows - 1.0);
+  BarProfile profile;
+  const int width = static_cast<int>((t_max - t_min) * samples_per_px);
+  const int band = std::max(3, static_cast<int>(0.5 * candidate.height_px));
+  if (width < 16) return profile;
+  const cv::Point2d corner = centre + t_min * along - (band / 2.0) * across;
+  const cv::Matx23d strip_to_image(along.x / samples_per_px, across.x, corner.x,
+                                   along.y / samples_per_px, across.y, corner.y);
+  cv::Mat strip;
+  cv::warpAffine(grey, strip, cv::Mat(strip_to_image), cv::Size(width, band),
+                 cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_REPLICATE);
+  cv::reduce(strip, profile.values, 0, cv::REDUCE_AVG, CV_32F);
+  profile.span_begin = std::clamp(
+      static_cast<int>((-t_min - 0.6 * candidate.length_px) * samples_per_px), 0, width - 1);
+  profile.span_end =
+      std::clamp(static_cast<int>((-t_min + 0.6 * candidate.length_px) * samples_per_px),
+                 profile.span_begin + 1, width);
+  profile.origin = centre + t_min * along;
+  profile.step = along / samples_per_px;
+  return profile;
+}
+
+// Wiener deconvolution of a profile (given as the DFT of the profile padded to `width`, the
+// profile starting at `offset`) by a box `length` samples long: F = G H* / (|H|² + k), k the
+// noise-to-signal ratio that keeps the box's spectral zeros from blowing up noise. The box's
+// two end taps are weighted by the fraction of a sample they cover.
+std::vector<float> DeblurProfile(const cv::Mat& spectrum, int width, int offset, int samples,
+                                 double length, float noise_to_signal) {
   cv::Mat kernel = cv::Mat::zeros(1, width, CV_32F);
-  const double half = length_px / 2;
+  const double half = length / 2;
   const int reach = static_cast<int>(std::ceil(half));
   for (int x = -reach; x <= reach; ++x) {
     const double weight = std::clamp(half + 0.5 - std::abs(x), 0.0, 1.0);
@@ -176,52 +314,128 @@ cv::Mat DeblurRows(const cv::Mat& crop, double length_px, float noise_to_signal)
   kernel /= cv::sum(kernel)[0];
   cv::Mat response;
   cv::dft(kernel, response, cv::DFT_COMPLEX_OUTPUT);
-  // F = G H* / (|H|² + k): k, the noise-to-signal ratio, keeps the spectrum's zeros from
-  // blowing up noise and JPEG artefacts.
+  cv::Mat restored_spectrum = spectrum.clone();
   const auto* h = response.ptr<cv::Vec2f>(0);
-  for (int y = 0; y < spectrum.rows; ++y) {
-    auto* g = spectrum.ptr<cv::Vec2f>(y);
-    for (int u = 0; u < width; ++u) {
-      const float power = h[u][0] * h[u][0] + h[u][1] * h[u][1] + noise_to_signal;
-      const float re = (g[u][0] * h[u][0] + g[u][1] * h[u][1]) / power;
-      const float im = (g[u][1] * h[u][0] - g[u][0] * h[u][1]) / power;
-      g[u] = cv::Vec2f(re, im);
-    }
+  auto* g = restored_spectrum.ptr<cv::Vec2f>(0);
+  for (int u = 0; u < width; ++u) {
+    const float power = h[u][0] * h[u][0] + h[u][1] * h[u][1] + noise_to_signal;
+    const float re = (g[u][0] * h[u][0] + g[u][1] * h[u][1]) / power;
+    const float im = (g[u][1] * h[u][0] - g[u][0] * h[u][1]) / power;
+    g[u] = cv::Vec2f(re, im);
   }
   cv::Mat restored;
-  cv::idft(spectrum, restored, cv::DFT_ROWS | cv::DFT_REAL_OUTPUT | cv::DFT_SCALE);
-  cv::Mat out;
-  restored(cv::Rect(0, 0, crop.cols, crop.rows)).convertTo(out, CV_8U);
-  return out;
+  cv::idft(restored_spectrum, restored, cv::DFT_REAL_OUTPUT | cv::DFT_SCALE);
+  const float* begin = restored.ptr<float>(0) + offset;
+  return {begin, begin + samples};
 }
 
-// The length (crop pixels, within [min_px, max_px]) of a box blur along the rows of `crop`,
-// from the cepstrum: a box of length L puts zeros every 1/L in each row's spectrum, so the
-// row-averaged log spectrum, transformed again, has its deepest dip at quefrency L.
-double EstimateRowBlurLength(const cv::Mat& crop, double min_px, double max_px) {
-  const int width = cv::getOptimalDFTSize(crop.cols);
-  cv::Mat rows;
-  crop.convertTo(rows, CV_32F);
-  cv::copyMakeBorder(rows, rows, 0, 0, 0, width - crop.cols, cv::BORDER_REPLICATE);
+// A profile as an 8-bit image of two identical rows (zxing wants a symbol on two lines), its
+// 2nd..98th percentile over [span_begin, span_end) stretched to 0..255, so that the fixed
+// threshold (127) sits between the code's bars and spaces.
+cv::Mat ProfileImage(const std::vector<float>& profile, int span_begin, int span_end) {
+  std::vector<float> span(profile.begin() + span_begin, profile.begin() + span_end);
+  const auto tail = static_cast<std::ptrdiff_t>(span.size() / 50);
+  std::nth_element(span.begin(), span.begin() + tail, span.end());
+  const float low = span[static_cast<std::size_t>(tail)];
+  std::nth_element(span.begin(), span.end() - 1 - tail, span.end());
+  const float high = *(span.end() - 1 - tail);
+  cv::Mat image(2, static_cast<int>(profile.size()), CV_8U);
+  const float gain = high > low ? 255.0F / (high - low) : 0.0F;
+  auto* row = image.ptr<uint8_t>(0);
+  for (std::size_t x = 0; x < profile.size(); ++x) {
+    row[x] = cv::saturate_cast<uint8_t>((profile[x] - low) * gain);
+  }
+  image.row(0).copyTo(image.row(1));
+  return image;
+}
+
+// Whether a short code (EAN-8, UPC-E: `modules` wide) read on a profile between x_start and
+// x_stop has quiet zones: from one to four modules beyond each end, past the blur's reach, the
+// blurred profile stays near the code's white. Half an EAN-13 read as an EAN-8 has bars there.
+// (The crops' test, that a short code spans its region, fails on blurred codes: the region
+// takes in the label's edges.)
+bool HasQuietZones(const cv::Mat& profile, float x_start, float x_stop, int modules,
+                   double blur_samples) {
+  const auto* p = profile.ptr<float>(0);
+  const int n = profile.cols;
+  const int begin = std::clamp(static_cast<int>(x_start), 0, n - 1);
+  const int end = std::clamp(static_cast<int>(x_stop), begin + 1, n);
+  std::vector<float> span(p + begin, p + end);
+  const auto tail = static_cast<std::ptrdiff_t>(span.size() / 50);
+  std::nth_element(span.begin(), span.begin() + tail, span.end());
+  const auto black = static_cast<double>(span[static_cast<std::size_t>(tail)]);
+  std::nth_element(span.begin(), span.end() - 1 - tail, span.end());
+  const auto white = static_cast<double>(*(span.end() - 1 - tail));
+  const double floor = white - 0.3 * (white - black);
+  const double module = static_cast<double>(x_stop - x_start) / modules;
+  for (const double side : {-1.0, 1.0}) {
+    const auto edge = static_cast<double>(side < 0 ? x_start : x_stop);
+    const auto first = static_cast<int>(std::ceil(0.5 * blur_samples + module));
+    const auto last = static_cast<int>(std::floor(0.5 * blur_samples + 4 * module));
+    for (int d = first; d <= last; ++d) {
+      const auto x = static_cast<int>(std::lround(edge + side * d));
+      if (x < 0 || x >= n || static_cast<double>(p[x]) < floor) return false;
+    }
+  }
+  return true;
+}
+
+// A motion-blurred candidate: its profile across the bars deconvolved for box blurs from
+// min_px to max_px (input pixels, step_px apart), each with a strong to a very light
+// regulariser (the renders and a good camera have little noise; the light ones restore long
+// blurs, the strong ones short blurs with their spectral zeros near the bars' frequencies).
+// The restored profile reads only within about a quarter pixel of the blur's length, hence the
+// fine sweep. The first code read by min_votes attempts is returned; a lone read is dropped
+// (sweeping every attempt over 1,320 renders gave two wrong codes, each from one attempt).
+std::optional<BarcodeRead> ReadBlurredProfile(const BarProfile& profile,
+                                              const BarcodeReaderParams& params) {
+  const int samples = profile.values.cols;
+  const double scale = params.deblur_profile_scale;
+  const int pad = static_cast<int>(std::ceil(params.deblur_max_px * scale)) + 8;
+  const int width = cv::getOptimalDFTSize(samples + 2 * pad);
+  cv::Mat padded;
+  cv::copyMakeBorder(profile.values, padded, 0, 0, pad, width - samples - pad,
+                     cv::BORDER_REPLICATE);
   cv::Mat spectrum;
-  cv::dft(rows, spectrum, cv::DFT_ROWS | cv::DFT_COMPLEX_OUTPUT);
-  cv::Mat log_power = cv::Mat::zeros(1, width, CV_32F);
-  auto* mean = log_power.ptr<float>(0);
-  for (int y = 0; y < spectrum.rows; ++y) {
-    const auto* g = spectrum.ptr<cv::Vec2f>(y);
-    for (int u = 0; u < width; ++u)
-      mean[u] += std::log(g[u][0] * g[u][0] + g[u][1] * g[u][1] + 1.0F);
+  cv::dft(padded, spectrum, cv::DFT_COMPLEX_OUTPUT);
+  std::vector<std::pair<BarcodeRead, int>> votes;
+  const double step_px = std::max(0.05, params.deblur_step_px);
+  const int lengths =
+      static_cast<int>(std::floor((params.deblur_max_px - params.deblur_min_px) / step_px + 1e-9));
+  for (int step = 0; step <= lengths; ++step) {
+    const double length_px = params.deblur_min_px + step * step_px;
+    for (const float noise_to_signal : {0.01F, 0.003F, 0.001F, 0.0003F, 0.0001F}) {
+      const cv::Mat image = ProfileImage(
+          DeblurProfile(spectrum, width, pad, samples, length_px * scale, noise_to_signal),
+          profile.span_begin, profile.span_end);
+      std::vector<BarcodeRead> reads;
+      Collect(
+          RunZxing(image, CropHints(ZXing::Binarizer::FixedThreshold)),
+          [](cv::Point2f p) { return p; }, reads);
+      for (BarcodeRead& read : reads) {
+        if ((read.format == BarcodeFormat::kEan8 || read.format == BarcodeFormat::kUpcE) &&
+            !HasQuietZones(profile.values, read.corners_px[0].x, read.corners_px[1].x,
+                           read.format == BarcodeFormat::kEan8 ? 67 : 51, length_px * scale)) {
+          continue;
+        }
+        auto vote = std::find_if(votes.begin(), votes.end(),
+                                 [&](const auto& v) { return v.first.gtin == read.gtin; });
+        if (vote == votes.end()) {
+          votes.emplace_back(std::move(read), 0);
+          vote = votes.end() - 1;
+        }
+        if (++vote->second < params.deblur_min_votes) continue;
+        BarcodeRead found = vote->first;
+        for (cv::Point2f& corner : found.corners_px) {
+          const cv::Point2d at = profile.origin + static_cast<double>(corner.x) * profile.step;
+          corner = cv::Point2f(static_cast<float>(at.x), static_cast<float>(at.y));
+        }
+        found.from_deblurred = true;
+        return found;
+      }
+    }
   }
-  cv::Mat cepstrum;
-  cv::dft(log_power, cepstrum, cv::DFT_COMPLEX_OUTPUT);
-  const auto* c = cepstrum.ptr<cv::Vec2f>(0);  // the real part is the (even) cepstrum
-  const int from = std::max(2, static_cast<int>(std::floor(min_px)));
-  const int to = std::min(width / 2 - 1, static_cast<int>(std::ceil(max_px)));
-  int best = from;
-  for (int q = from; q <= to; ++q) {
-    if (c[q][0] < c[best][0]) best = q;
-  }
-  return best;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -336,11 +550,8 @@ std::vector<BarcodeCandidate> BarcodeReader::FindCandidates(const cv::Mat& grey)
     if (area < params_.min_region_area_px) continue;
     const cv::Rect box = cv::boundingRect(contour);
     const cv::Mat region_mask = mask(box);
-    const double mean_jxx = cv::mean(jxx(box), region_mask)[0];
-    const double mean_jyy = cv::mean(jyy(box), region_mask)[0];
-    const double mean_jxy = cv::mean(jxy(box), region_mask)[0];
     // The dominant gradient direction: the bars' normal, along the code's length.
-    const double normal = 0.5 * std::atan2(2 * mean_jxy, mean_jxx - mean_jyy);
+    const double normal = DominantNormal(jxx(box), jyy(box), jxy(box), region_mask);
     const cv::Point2d along(std::cos(normal), std::sin(normal));
     const cv::Point2d across(-along.y, along.x);
     double u_min = 1e18;
@@ -372,6 +583,7 @@ std::vector<BarcodeCandidate> BarcodeReader::FindCandidates(const cv::Mat& grey)
   }
   std::sort(candidates.begin(), candidates.end(),
             [](const BarcodeCandidate& a, const BarcodeCandidate& b) { return a.score > b.score; });
+  MergeCollinear(candidates);
   if (candidates.size() > static_cast<std::size_t>(std::max(0, params_.max_candidates))) {
     candidates.resize(static_cast<std::size_t>(std::max(0, params_.max_candidates)));
   }
@@ -449,26 +661,17 @@ Result<std::vector<BarcodeRead>> BarcodeReader::Read(const cv::Mat& image) const
     Collect(RunZxing(sharp, CropHints(ZXing::Binarizer::FixedThreshold)), to_image, reads,
             min_short_code_span_px);
     if (reads.size() > before || deblurred >= params_.deblur_candidates) continue;
-    // Motion blur along the code: undo a box blur of a few lengths (the first that reads wins).
+    // Motion blur: deconvolve the profile across the bars (such reads are marked; the scan
+    // debouncer wants a second frame for them).
     ++deblurred;
-    const double estimated_px =
-        EstimateRowBlurLength(crop, params_.deblur_min_px * scale, params_.deblur_max_px * scale) /
-        scale;
-    for (const double length_px : {estimated_px, estimated_px - 1, estimated_px + 1}) {
-      // A strong and a light regulariser: the first keeps noise down where the blur's spectrum
-      // has zeros near the bars' frequencies, the second restores long blurs.
-      for (const float noise_to_signal : {0.02F, 0.003F}) {
-        cv::Mat restored = DeblurRows(crop, length_px * scale, noise_to_signal);
-        if (!StretchContrast(restored)) continue;
-        Collect(RunZxing(restored, CropHints(ZXing::Binarizer::FixedThreshold)), to_image, reads,
-                min_short_code_span_px);
-        if (reads.size() > before) break;
-      }
-      if (reads.size() > before) break;
-    }
-    // Deconvolution can turn artefacts into bars: such reads are marked (the scan debouncer
-    // wants a second frame for them).
-    for (std::size_t i = before; i < reads.size(); ++i) reads[i].from_deblurred = true;
+    const BarProfile profile = ProfileAcrossBars(grey, candidate, params_.deblur_profile_scale);
+    if (profile.values.empty()) continue;
+    std::optional<BarcodeRead> read = ReadBlurredProfile(profile, params_);
+    if (!read) continue;
+    const bool seen = std::any_of(reads.begin(), reads.end(), [&](const BarcodeRead& r) {
+      return r.format == read->format && r.gtin == read->gtin;
+    });
+    if (!seen) reads.push_back(std::move(*read));
   }
   return reads;
 }

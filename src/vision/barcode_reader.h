@@ -8,6 +8,9 @@
 // direction, cuts it out turned so the bars stand upright, rescales it to a few pixels per
 // module, stretches its contrast, averages along the bars and tries zxing on that crop with a
 // few binarizers and a sharpened copy. The whole frame is also tried once as zxing would see it.
+// A region nothing read is then taken as motion-blurred: its profile across the bars is
+// deconvolved for a sweep of blur lengths (a 1-D problem whatever the blur's direction, since
+// the bars are parallel) and each result decoded; a code read by two attempts is reported.
 // The work is bounded (`max_candidates`, a fixed list of attempts per candidate), so a 640x480
 // frame costs a bounded time (bench/barcode_bench.cc; figures in docs/benchmarks.md).
 //
@@ -44,11 +47,17 @@ struct BarcodeReaderParams {
   // Also run zxing on the whole image, as zxing alone would (catches what region finding misses).
   bool try_whole_image = true;
   // Motion blur: the best candidates that nothing else read (at most this many per image) are
-  // deconvolved for a box blur along the code, its length estimated within this range (input
-  // pixels) and tried with one pixel either side.
+  // read again from a profile across their bars (the image averaged along the bars over half
+  // the region's height, on the line through the region across the whole image, sampled at
+  // deblur_profile_scale samples per input pixel), deconvolved for a box blur of each length
+  // from deblur_min_px to deblur_max_px (input pixels, deblur_step_px apart) with several
+  // regularisers. A code must be read by deblur_min_votes of those attempts.
   int deblur_candidates = 1;
-  double deblur_min_px = 3;
+  double deblur_min_px = 2.5;
   double deblur_max_px = 14;
+  double deblur_step_px = 0.25;
+  double deblur_profile_scale = 2;
+  int deblur_min_votes = 2;
 };
 
 struct BarcodeRead {
@@ -59,8 +68,8 @@ struct BarcodeRead {
   // The code's corners in the input image (zxing's order: top-left, top-right, bottom-right,
   // bottom-left of the code as read; a linear code's scan line when only that is known).
   std::array<cv::Point2f, 4> corners_px{};
-  // Read only after undoing motion blur: more often a misread (1 in 60 measured on renders with
-  // 6 px of blur), so a single frame's such read is not a scan on its own.
+  // Read only after undoing motion blur: deconvolution can turn artefacts into bars, so a single
+  // frame's such read is not a scan on its own (the scan debouncer wants a second frame).
   bool from_deblurred = false;
   cv::Point2f centre_px() const;
 };
