@@ -64,6 +64,7 @@ ConfigSchema ReasonerParams::Schema() {
   };
   ms("scan_to_place_timeout_ms", d.scan_to_place_timeout_ms, 600000);
   ms("scan_forget_ms", d.scan_forget_ms, 3600000);
+  ms("late_scan_hold_ms", d.late_scan_hold_ms, 60000);
   ms("vision_wait_ms", d.vision_wait_ms, 60000);
   ms("produce_choice_wait_ms", d.produce_choice_wait_ms, 600000);
   ms("choice_after_place_max_ms", d.choice_after_place_max_ms, 600000);
@@ -121,9 +122,10 @@ ConfigSchema ReasonerParams::Schema() {
 Result<ReasonerParams> ReasonerParams::FromConfig(Config& config) {
   CS_RETURN_IF_ERROR(Schema().Validate(config));
   ReasonerParams p;
-  const std::array<std::pair<const char*, int64_t*>, 9> millis = {{
+  const std::array<std::pair<const char*, int64_t*>, 10> millis = {{
       {"scan_to_place_timeout_ms", &p.scan_to_place_timeout_ms},
       {"scan_forget_ms", &p.scan_forget_ms},
+      {"late_scan_hold_ms", &p.late_scan_hold_ms},
       {"vision_wait_ms", &p.vision_wait_ms},
       {"produce_choice_wait_ms", &p.produce_choice_wait_ms},
       {"choice_after_place_max_ms", &p.choice_after_place_max_ms},
@@ -185,12 +187,16 @@ Status ReasonerParams::Validate() const {
     return Status::Ok();
   };
   CS_RETURN_IF_ERROR(non_negative_ms(scan_to_place_timeout_ms, "scan_to_place_timeout_ms"));
+  CS_RETURN_IF_ERROR(non_negative_ms(late_scan_hold_ms, "late_scan_hold_ms"));
   CS_RETURN_IF_ERROR(non_negative_ms(vision_wait_ms, "vision_wait_ms"));
   CS_RETURN_IF_ERROR(non_negative_ms(produce_choice_wait_ms, "produce_choice_wait_ms"));
   CS_RETURN_IF_ERROR(non_negative_ms(choice_after_place_max_ms, "choice_after_place_max_ms"));
   CS_RETURN_IF_ERROR(non_negative_ms(vision_dedup_window_ms, "vision_dedup_window_ms"));
   CS_RETURN_IF_ERROR(non_negative_ms(transient_return_ms, "transient_return_ms"));
   CS_RETURN_IF_ERROR(non_negative_ms(reweigh_wait_ms, "reweigh_wait_ms"));
+  if (late_scan_hold_ms >= scan_to_place_timeout_ms && late_scan_hold_ms > 0) {
+    return InvalidArgumentError("late_scan_hold_ms must be < scan_to_place_timeout_ms");
+  }
   if (scan_forget_ms < scan_to_place_timeout_ms) {
     return InvalidArgumentError("scan_forget_ms must be >= scan_to_place_timeout_ms");
   }
@@ -475,6 +481,8 @@ class Reasoner::Impl {
     std::string product_id;  // "" for an attempt
     bool consumed = false;
     bool timed_out = false;
+    // Held (late_scan_hold_ms) before it settles a placement that waits without a scan.
+    std::optional<Timestamp> settle_waiting_at;
   };
 
   // A touchscreen choice made before its placement (choose-then-place).
@@ -599,6 +607,7 @@ class Reasoner::Impl {
           best_scan = 0;
         }
       }
+      int64_t best_held_scan = 0;
       for (const OpenScan& scan : scans_) {
         if (scan.consumed || scan.timed_out) continue;
         const Timestamp d = scan.t + Duration::Milliseconds(params_.scan_to_place_timeout_ms);
@@ -606,10 +615,22 @@ class Reasoner::Impl {
           best_t = d;
           best_scan = scan.number;
           best_placement = 0;
+          best_held_scan = 0;
+        }
+        if (scan.settle_waiting_at && due(*scan.settle_waiting_at) &&
+            (!best_t || *scan.settle_waiting_at < *best_t)) {
+          best_t = scan.settle_waiting_at;
+          best_held_scan = scan.number;
+          best_scan = 0;
+          best_placement = 0;
         }
       }
       if (!best_t) break;
-      if (best_placement != 0) {
+      if (best_held_scan != 0) {
+        OpenScan& held = *FindScan(best_held_scan);
+        held.settle_waiting_at.reset();
+        SettleWaitingPlacement(held, out);
+      } else if (best_placement != 0) {
         Placement& p = placements_.at(best_placement);
         switch (p.stage) {
           case Stage::kWaitVision:
@@ -1301,7 +1322,20 @@ class Reasoner::Impl {
     }
     scans_.push_back(scan);
     if (scan.product_id.empty()) return;
-    // Placed first, scanned after (e.g. asked to scan): the scan settles the waiting placement.
+    if (params_.late_scan_hold_ms > 0) {
+      // The shopper may have gone on to the next item: wait for its placement first.
+      if (WaitingPlacementFor(scans_.back()) != nullptr) {
+        scans_.back().settle_waiting_at =
+            read.t + Duration::Milliseconds(params_.late_scan_hold_ms);
+      }
+      return;
+    }
+    SettleWaitingPlacement(scans_.back(), out);
+  }
+
+  // The first placement waiting without a scan (not yet decided) that the scan's product
+  // explains by weight, or null.
+  Placement* WaitingPlacementFor(const OpenScan& scan) {
     const catalog::Product& product = *catalogue_->FindById(scan.product_id);
     for (auto& [id, p] : placements_) {
       if (p.cancelled || p.sign < 0 || !p.decided_product.empty() || !p.scan_numbers.empty()) {
@@ -1312,15 +1346,25 @@ class Reasoner::Impl {
         continue;
       }
       if (p.has_weight && !WeightSupports(product, 0, p.amount_g, p.sigma_g)) continue;
-      const int units =
-          p.has_weight ? LogWeightLikelihood(&product, p.amount_g, p.sigma_g).second : 1;
-      Consume(p, scans_.back());
-      ClosePrompt(p.prompt_id);
-      p.stage = Stage::kDone;
-      AddProduct(p, product, units, p.amount_g, p.sigma_g, params_.scan_trust_probability,
-                 EvidenceOf(p), out);
-      return;
+      return &p;
     }
+    return nullptr;
+  }
+
+  // Placed first, scanned after (e.g. asked to scan): the scan settles the waiting placement.
+  void SettleWaitingPlacement(OpenScan& scan, ReasonerOutput* out) {
+    if (scan.consumed || scan.product_id.empty()) return;
+    Placement* waiting = WaitingPlacementFor(scan);
+    if (waiting == nullptr) return;
+    Placement& p = *waiting;
+    const catalog::Product& product = *catalogue_->FindById(scan.product_id);
+    const int units =
+        p.has_weight ? LogWeightLikelihood(&product, p.amount_g, p.sigma_g).second : 1;
+    Consume(p, scan);
+    ClosePrompt(p.prompt_id);
+    p.stage = Stage::kDone;
+    AddProduct(p, product, units, p.amount_g, p.sigma_g, params_.scan_trust_probability,
+               EvidenceOf(p), out);
   }
 
   void ScanTimedOut(int64_t number, ReasonerOutput* out) {
@@ -1979,11 +2023,20 @@ class Reasoner::Impl {
   void PutBackWeighedAlone(const Placement& lifted, const sensors::WeightEvent& event, double sigma,
                            const std::string& weight_id, ReasonerOutput* out) {
     const int64_t source_id = lifted.reweigh_of;
-    std::vector<std::pair<const catalog::Product*, double>> back;  // product, billed-from grams
+    // Product, grams it was billed from: one entry per product (produce sold by the piece was
+    // lifted out as several items, one per provisional piece).
+    std::vector<std::pair<const catalog::Product*, double>> back;
     for (int64_t id : lifted.item_ids) {
       const Item* item = FindItemConst(id);
       if (item == nullptr || item->present) continue;
-      back.emplace_back(catalogue_->FindById(item->view.product_id), item->view.measured_g);
+      const catalog::Product* product = catalogue_->FindById(item->view.product_id);
+      const auto same = std::find_if(back.begin(), back.end(),
+                                     [&](const auto& entry) { return entry.first == product; });
+      if (same != back.end()) {
+        same->second += item->view.measured_g;
+      } else {
+        back.emplace_back(product, item->view.measured_g);
+      }
     }
     Placement& source = placements_.at(source_id);
     source.evidence_ids.push_back(weight_id);
@@ -2049,15 +2102,29 @@ class Reasoner::Impl {
     const double sigma = EventSigma(event);
     int64_t reweigh_of = 0;
     if (Item* item = ReweighedItem(-event.delta_g, sigma, &reweigh_of)) {
-      // Produce lifted out to be weighed alone: out of the basket until it comes back.
-      const int64_t item_id = item->view.item_id;
+      // Produce lifted out to be weighed alone: out of the basket until it comes back. All of
+      // what was billed for it from the shared weight goes out: produce sold by the piece was
+      // billed as one item per piece the whole weight suggested (three mangoes for a mango, a
+      // papaya and an apple dropped together), and the pieces it really has are counted when
+      // it comes back.
+      const std::string product_id = item->view.product_id;
+      Placement& source = placements_.at(reweigh_of);
+      source.reweigh_pending = false;
+      std::vector<int64_t> lifted_ids;
+      for (int64_t id : source.item_ids) {
+        const Item* billed = FindItemConst(id);
+        if (billed != nullptr && billed->present && !billed->view.own_item &&
+            billed->view.product_id == product_id) {
+          lifted_ids.push_back(id);
+        }
+      }
       Placement& r = NewRemovalPlacement(event, sigma, weight_id);
       r.reweigh_of = reweigh_of;
       r.stage = Stage::kDone;
-      placements_.at(reweigh_of).reweigh_pending = false;
-      Item* lifted = FindItem(item_id);
-      r.item_ids.push_back(item_id);
-      RemoveItem(*lifted, 1.0, EvidenceOf(r), out);
+      for (int64_t id : lifted_ids) {
+        r.item_ids.push_back(id);
+        RemoveItem(*FindItem(id), 1.0, EvidenceOf(r), out);
+      }
       return;
     }
     if (CancelTransient(event, sigma)) return;

@@ -60,6 +60,11 @@ struct ReasonerParams {
   // A scan this old is still matched to a placement after the timeout prompt (the shopper may
   // place it late); older scans are forgotten.
   int64_t scan_forget_ms = 60000;
+  // A scan that could settle a placement waiting without one (placed first, or asked to scan)
+  // is held this long first: if a new placement that it explains comes in meanwhile, the scan
+  // is that placement's (the normal scan-then-place flow; the shopper went on with the next
+  // item), otherwise it settles the waiting one. 0 settles at once.
+  int64_t late_scan_hold_ms = 2500;
   // A weight event without a scan that explains it waits this long for every healthy camera to
   // compare after it settled (a scan-supported one is decided at once and checked later).
   int64_t vision_wait_ms = 2500;

@@ -434,11 +434,52 @@ TEST(ReasonerTest, ScanningAfterPlacingSettlesTheWaitingPlacement) {
   auto r = Make(Modalities{.weight = true, .vision = false, .scan = true});
   const ReasonerOutput asked = Ok(r->OnWeightEvent(Weight(2600, 3000, 1063)));
   ASSERT_EQ(asked.prompts.size(), 1u);
-  const ReasonerOutput scanned = Ok(r->OnScan(Scan(5000, kMilkGtin)));
+  // The scan is held first: it may be the next item's (next test).
+  EXPECT_TRUE(Ok(r->OnScan(Scan(5000, kMilkGtin))).actions.empty());
+  const int64_t hold_ms = ReasonerParams{}.late_scan_hold_ms;
+  EXPECT_TRUE(Ok(r->AdvanceTo(Ms(5000 + hold_ms - 1))).actions.empty());
+  const ReasonerOutput settled = Ok(r->AdvanceTo(Ms(5000 + hold_ms)));
+  ASSERT_EQ(settled.actions.size(), 1u);
+  EXPECT_EQ(settled.actions[0].product_id, kMilk);
+  EXPECT_TRUE(Has(settled.actions[0].evidence_ids, "scan:1"));
+  EXPECT_TRUE(settled.flags.empty());
+  EXPECT_TRUE(r->OpenPrompts().empty());
+
+  // With no hold the scan settles it at once.
+  ReasonerParams at_once;
+  at_once.late_scan_hold_ms = 0;
+  auto r0 = Make(Modalities{.weight = true, .vision = false, .scan = true}, at_once);
+  ASSERT_EQ(Ok(r0->OnWeightEvent(Weight(2600, 3000, 1063))).prompts.size(), 1u);
+  const ReasonerOutput scanned = Ok(r0->OnScan(Scan(5000, kMilkGtin)));
   ASSERT_EQ(scanned.actions.size(), 1u);
   EXPECT_EQ(scanned.actions[0].product_id, kMilk);
-  EXPECT_TRUE(scanned.flags.empty());
-  EXPECT_TRUE(r->OpenPrompts().empty());
+}
+
+TEST(ReasonerTest, ScanFollowedByANewPlacementIsThatPlacementsNotTheAskedOnes) {
+  // An unscanned carton is asked about; before answering, the shopper scans and places the
+  // next carton of the same weight. The scan is the new carton's; the asked one waits for its
+  // answer (it used to take the scan, leaving the new carton unscanned and billing one product
+  // twice).
+  auto r = Make(Modalities{.weight = true, .vision = false, .scan = true});
+  const ReasonerOutput asked = Ok(r->OnWeightEvent(Weight(2600, 3000, 1063)));
+  ASSERT_EQ(asked.prompts.size(), 1u);
+  EXPECT_TRUE(Ok(r->OnScan(Scan(5000, kMilkGtin))).actions.empty());
+  const ReasonerOutput placed = Ok(r->OnWeightEvent(Weight(6200, 6600, 1063, {400, 250})));
+  ASSERT_EQ(placed.actions.size(), 1u);
+  EXPECT_EQ(placed.actions[0].product_id, kMilk);
+  EXPECT_TRUE(Has(placed.actions[0].evidence_ids, "scan:1"));
+  EXPECT_TRUE(Has(placed.actions[0].evidence_ids, "weight:2"));
+  // The hold ends with nothing left to settle; the question stays open.
+  EXPECT_TRUE(Ok(r->AdvanceTo(Ms(9000))).actions.empty());
+  ASSERT_EQ(r->OpenPrompts().size(), 1u);
+  const ReasonerOutput answered =
+      Ok(r->OnShopper(Answer(9500, asked.prompts[0].prompt_id, kOtherMilk, "product")));
+  ASSERT_EQ(answered.actions.size(), 1u);
+  EXPECT_EQ(answered.actions[0].product_id, kOtherMilk);
+  ASSERT_EQ(answered.flags.size(), 1u);
+  EXPECT_EQ(answered.flags[0].kind, AuditFlagKind::kUnscannedItem);
+  EXPECT_EQ(Count(*r, kMilk), 1);
+  EXPECT_EQ(Count(*r, kOtherMilk), 1);
 }
 
 // ---- produce -----------------------------------------------------------------------------------
@@ -740,6 +781,39 @@ TEST(ReasonerTest, ProduceInAMultiDropIsBilledAtTheWeightItHasAlone) {
   EXPECT_EQ(Count(*r, kCream), 1);
   EXPECT_EQ(Count(*r, kMilk), 1);
   EXPECT_EQ(Count(*r, kApple), 1);
+}
+
+// Produce sold by the piece named for a drop of several produce: billed for now as the pieces
+// the whole weight suggests (three mangoes for 1208 g); lifted out, every one of them goes out,
+// and put back it is one mango, the rest of the drop asked about (it used to lift out one of
+// three provisional mangoes and keep the other two billed).
+TEST(ReasonerTest, ProduceByThePieceLiftedOutOfADropTakesItsWholeProvisionalLine) {
+  auto r = Make({.weight = true, .vision = false, .scan = true});
+  Ok(r->OnWeightEvent(Weight(1000, 1500, 425 + 628 + 155)));
+  const ReasonerOutput asked = Ok(r->AdvanceTo(Ms(8000)));
+  ASSERT_EQ(asked.prompts.size(), 1u);
+  EXPECT_EQ(asked.prompts[0].kind, PromptKind::kWeighAlone);
+  const ReasonerOutput answered =
+      Ok(r->OnShopper(Answer(9000, asked.prompts[0].prompt_id, "mango", "product")));
+  ASSERT_EQ(answered.actions.size(), 1u);
+  EXPECT_EQ(answered.actions[0].quantity, 3);  // for now
+  const ReasonerOutput out = Ok(r->OnWeightEvent(Weight(10000, 10500, -425.2)));
+  int removed = 0;
+  for (const BasketAction& a : out.actions) {
+    EXPECT_EQ(a.kind, BasketActionKind::kRemove);
+    EXPECT_EQ(a.product_id, "mango");
+    removed += static_cast<int>(a.quantity);
+  }
+  EXPECT_EQ(removed, 3);
+  EXPECT_EQ(Count(*r, "mango"), 0);
+  const ReasonerOutput back = Ok(r->OnWeightEvent(Weight(11500, 12000, 425.0)));
+  ASSERT_EQ(back.actions.size(), 1u);
+  EXPECT_EQ(back.actions[0].product_id, "mango");
+  EXPECT_EQ(back.actions[0].quantity, 1);
+  // The other 783 g came in with it: asked about at once.
+  ASSERT_EQ(back.prompts.size(), 1u);
+  EXPECT_EQ(back.prompts[0].kind, PromptKind::kWeighAlone);
+  EXPECT_EQ(Count(*r, "mango"), 1);
 }
 
 // Two kinds of produce dropped together, unscanned: one named and weighed alone, what it leaves
@@ -1237,7 +1311,8 @@ TEST(ReasonerTest, ParamsFromConfig) {
                       "vision_class_error_probability_ratio: 0.2\n"
                       "vision_not_in_catalogue_weight_ratio: 0.3\n"
                       "ticket_switch_review_probability_min_ratio: 0.25\n"
-                      "prompt_candidates: 3\n")
+                      "prompt_candidates: 3\n"
+                      "late_scan_hold_ms: 1800\n")
                       .value();
   const Result<ReasonerParams> params = ReasonerParams::FromConfig(config);
   ASSERT_TRUE(params.ok()) << params.status().ToString();
@@ -1246,6 +1321,7 @@ TEST(ReasonerTest, ParamsFromConfig) {
   EXPECT_DOUBLE_EQ(params->add_probability_min, 0.95);
   EXPECT_DOUBLE_EQ(params->views.view_exponent, 0.5);
   EXPECT_EQ(params->prompt_candidates, 3);
+  EXPECT_EQ(params->late_scan_hold_ms, 1800);
   EXPECT_DOUBLE_EQ(params->vision_class_error_probability, 0.2);
   EXPECT_DOUBLE_EQ(params->vision_not_in_catalogue_weight, 0.3);
   EXPECT_DOUBLE_EQ(params->ticket_switch_review_probability_min, 0.25);
@@ -1255,6 +1331,9 @@ TEST(ReasonerTest, ParamsFromConfig) {
   EXPECT_FALSE(ReasonerParams::FromConfig(typo).ok());
   Config out_of_range = Config::Parse("add_probability_min_ratio: 2\n").value();
   EXPECT_FALSE(ReasonerParams::FromConfig(out_of_range).ok());
+  // A held scan must settle its placement before the scan itself times out.
+  Config hold = Config::Parse("late_scan_hold_ms: 12000\n").value();
+  EXPECT_FALSE(ReasonerParams::FromConfig(hold).ok());
   // The two label-noise shares of the vision likelihood cannot exceed 1 together.
   Config noise = Config::Parse(
                      "vision_error_probability_ratio: 0.6\n"
