@@ -298,12 +298,9 @@ BarProfile ProfileAcrossBars(const cv::Mat& grey, const BarcodeCandidate& candid
   return profile;
 }
 
-// Wiener deconvolution of a profile (given as the DFT of the profile padded to `width`, the
-// profile starting at `offset`) by a box `length` samples long: F = G H* / (|H|² + k), k the
-// noise-to-signal ratio that keeps the box's spectral zeros from blowing up noise. The box's
-// two end taps are weighted by the fraction of a sample they cover.
-std::vector<float> DeblurProfile(const cv::Mat& spectrum, int width, int offset, int samples,
-                                 double length, float noise_to_signal) {
+// The spectrum (DFT, `width` samples) of a box blur `length` samples long, centred on sample 0
+// (wrapped); its two end taps are weighted by the fraction of a sample they cover.
+cv::Mat BoxResponse(int width, double length) {
   cv::Mat kernel = cv::Mat::zeros(1, width, CV_32F);
   const double half = length / 2;
   const int reach = static_cast<int>(std::ceil(half));
@@ -314,6 +311,15 @@ std::vector<float> DeblurProfile(const cv::Mat& spectrum, int width, int offset,
   kernel /= cv::sum(kernel)[0];
   cv::Mat response;
   cv::dft(kernel, response, cv::DFT_COMPLEX_OUTPUT);
+  return response;
+}
+
+// Wiener deconvolution of a profile (given as the DFT of the profile padded to `width`, the
+// profile starting at `offset`) by a blur of spectrum `response` (BoxResponse): F = G H* /
+// (|H|² + k), k the noise-to-signal ratio that keeps the blur's spectral zeros from blowing up
+// noise.
+std::vector<float> DeblurProfile(const cv::Mat& spectrum, const cv::Mat& response, int width,
+                                 int offset, int samples, float noise_to_signal) {
   cv::Mat restored_spectrum = spectrum.clone();
   const auto* h = response.ptr<cv::Vec2f>(0);
   auto* g = restored_spectrum.ptr<cv::Vec2f>(0);
@@ -329,16 +335,22 @@ std::vector<float> DeblurProfile(const cv::Mat& spectrum, int width, int offset,
   return {begin, begin + samples};
 }
 
-// A profile as an 8-bit image of two identical rows (zxing wants a symbol on two lines), its
-// 2nd..98th percentile over [span_begin, span_end) stretched to 0..255, so that the fixed
-// threshold (127) sits between the code's bars and spaces.
-cv::Mat ProfileImage(const std::vector<float>& profile, int span_begin, int span_end) {
-  std::vector<float> span(profile.begin() + span_begin, profile.begin() + span_end);
+// The 2nd and 98th percentiles of a profile's span (its dark and light levels, past the
+// outliers).
+std::pair<float, float> TailRange(std::vector<float> span) {
   const auto tail = static_cast<std::ptrdiff_t>(span.size() / 50);
   std::nth_element(span.begin(), span.begin() + tail, span.end());
   const float low = span[static_cast<std::size_t>(tail)];
   std::nth_element(span.begin(), span.end() - 1 - tail, span.end());
   const float high = *(span.end() - 1 - tail);
+  return {low, high};
+}
+
+// A profile as an 8-bit image of two identical rows (zxing wants a symbol on two lines), its
+// 2nd..98th percentile over [span_begin, span_end) stretched to 0..255, so that the fixed
+// threshold (127) sits between the code's bars and spaces.
+cv::Mat ProfileImage(const std::vector<float>& profile, int span_begin, int span_end) {
+  const auto [low, high] = TailRange({profile.begin() + span_begin, profile.begin() + span_end});
   cv::Mat image(2, static_cast<int>(profile.size()), CV_8U);
   const float gain = high > low ? 255.0F / (high - low) : 0.0F;
   auto* row = image.ptr<uint8_t>(0);
@@ -360,12 +372,9 @@ bool HasQuietZones(const cv::Mat& profile, float x_start, float x_stop, int modu
   const int n = profile.cols;
   const int begin = std::clamp(static_cast<int>(x_start), 0, n - 1);
   const int end = std::clamp(static_cast<int>(x_stop), begin + 1, n);
-  std::vector<float> span(p + begin, p + end);
-  const auto tail = static_cast<std::ptrdiff_t>(span.size() / 50);
-  std::nth_element(span.begin(), span.begin() + tail, span.end());
-  const auto black = static_cast<double>(span[static_cast<std::size_t>(tail)]);
-  std::nth_element(span.begin(), span.end() - 1 - tail, span.end());
-  const auto white = static_cast<double>(*(span.end() - 1 - tail));
+  const auto [darkest, lightest] = TailRange({p + begin, p + end});
+  const auto black = static_cast<double>(darkest);
+  const auto white = static_cast<double>(lightest);
   const double floor = white - 0.3 * (white - black);
   const double module = static_cast<double>(x_stop - x_start) / modules;
   for (const double side : {-1.0, 1.0}) {
@@ -404,10 +413,11 @@ std::optional<BarcodeRead> ReadBlurredProfile(const BarProfile& profile,
       static_cast<int>(std::floor((params.deblur_max_px - params.deblur_min_px) / step_px + 1e-9));
   for (int step = 0; step <= lengths; ++step) {
     const double length_px = params.deblur_min_px + step * step_px;
+    const cv::Mat response = BoxResponse(width, length_px * scale);
     for (const float noise_to_signal : {0.01F, 0.003F, 0.001F, 0.0003F, 0.0001F}) {
-      const cv::Mat image = ProfileImage(
-          DeblurProfile(spectrum, width, pad, samples, length_px * scale, noise_to_signal),
-          profile.span_begin, profile.span_end);
+      const cv::Mat image =
+          ProfileImage(DeblurProfile(spectrum, response, width, pad, samples, noise_to_signal),
+                       profile.span_begin, profile.span_end);
       std::vector<BarcodeRead> reads;
       Collect(
           RunZxing(image, CropHints(ZXing::Binarizer::FixedThreshold)),
