@@ -58,6 +58,11 @@ struct BarcodeReaderParams {
   double deblur_step_px = 0.25;
   double deblur_profile_scale = 2;
   int deblur_min_votes = 2;
+  // When that sweep finds no code, it is run again with each box convolved with a Gaussian of
+  // this sigma (input pixels; 0: not run): the optics' blur (defocus, the lens, the sensor's
+  // anti-aliasing) left in after a box-only deconvolution hides single modules of codes under
+  // 2 px per module. Votes add up over both sweeps.
+  double deblur_optics_sigma_px = 0.9;
 };
 
 struct BarcodeRead {
