@@ -1752,18 +1752,31 @@ class Reasoner::Impl {
     double p_scanned = 0;
     for (const auto& [id, count] : in.scanned) p_scanned += ProbabilityOf(hs, id);
 
-    // The best is a scanned product: the scan explains it.
+    // The best is a scanned product: the scan explains it. The weight may say several units of
+    // it: each open scan of it pays for one; units beyond the scans were placed without one (or
+    // what was placed only weighs as much as that many: scanned a yoghurt, placed a 2 l juice),
+    // which is billed as the weight says and flagged for review.
     if (best.product && in.scanned.contains(best.product->id) &&
         best.probability >= 1 - params_.add_probability_min) {
+      int scans_used = 0;
       for (OpenScan* s : open) {
+        if (scans_used >= best.units) break;
         if (s->product_id == best.product->id) {
           Consume(p, *s);
-          break;
+          ++scans_used;
         }
       }
       p.stage = Stage::kDone;
       AddProduct(p, *best.product, best.units, p.amount_g, p.sigma_g, best.probability,
                  EvidenceOf(p), out);
+      if (best.units > scans_used) {
+        Flag(AuditFlagKind::kWeightMismatch, best.product->id,
+             std::to_string(scans_used) + " x " + best.product->name +
+                 " scanned but the item placed (" + FormatGrams(p.amount_g) + ") weighs as " +
+                 std::to_string(best.units) + " of them; billed as " + std::to_string(best.units) +
+                 ", to review",
+             best.probability * params_.scan_trust_probability, EvidenceOf(p), out);
+      }
       return;
     }
     // Scans open, none explains the weight and no single product is sure: a multi-drop of
@@ -2268,6 +2281,7 @@ class Reasoner::Impl {
         if (item != nullptr) RemoveItem(*item, best, EvidenceOf(p), out);
         p.item_ids.push_back(id);
       }
+      ReconcileProduceLineWeight(p, option.item_ids, best, out);
       return true;
     }
     if (!final) return false;
@@ -2289,6 +2303,58 @@ class Reasoner::Impl {
     p.prompt_id = Ask(PromptKind::kConfirmRemoval, candidates, "Which item did you take out?",
                       1 - best, EvidenceOf(p), p.id, 0, out);
     return true;
+  }
+
+  // Whole items of loose produce sold per kg left (`removed`, all of one product) and some of
+  // that product stays: the weight that left is the removal's measured weight, not what those
+  // items weighed when they came in. A store bills such produce as one line by the weight of all
+  // of it, and the pieces are not told apart: four tomatoes weighed together (623 g) and a fifth
+  // on its own (146 g), then one taken out (155 g) leave 614 g, whichever piece it was. The
+  // removal is credited to the item of 146 g (the nearest whole item), so the difference (9 g,
+  // beyond the class III limit) moves to the latest item that stays. Differences within the
+  // weighings' own sigma are left alone.
+  void ReconcileProduceLineWeight(const Placement& p, const std::vector<int64_t>& removed,
+                                  double probability, ReasonerOutput* out) {
+    if (!p.has_weight || removed.empty()) return;
+    std::string product_id;
+    double removed_g = 0;
+    double variance = p.sigma_g * p.sigma_g;
+    for (int64_t id : removed) {
+      const Item* item = FindItemConst(id);
+      if (item == nullptr || item->view.own_item || item->view.measured_g <= 0) return;
+      if (!product_id.empty() && item->view.product_id != product_id) return;
+      product_id = item->view.product_id;
+      removed_g += item->view.measured_g;
+      variance += item->view.measured_sigma_g * item->view.measured_sigma_g;
+    }
+    const catalog::Product* product = catalogue_->FindById(product_id);
+    if (product == nullptr || product->sold_by != catalog::SoldBy::kWeight) return;
+    const double difference_g = removed_g - p.amount_g;
+    if (std::abs(difference_g) <= std::sqrt(variance)) return;
+    Item* stays = nullptr;
+    for (Item& item : items_) {
+      if (!item.present || item.view.own_item || item.view.product_id != product_id ||
+          item.view.measured_g <= 0) {
+        continue;
+      }
+      if (stays == nullptr || item.added_t >= stays->added_t) stays = &item;
+    }
+    if (stays == nullptr) return;
+    const double measured_g = stays->view.measured_g + difference_g;
+    if (measured_g - params_.produce_bag_tare_g <= 0) return;  // not a weight it can have
+    const std::vector<std::string> evidence = EvidenceOf(p);
+    const bool billed_by_weight = stays->view.priced_by == PricedBy::kWeight;
+    if (billed_by_weight) {
+      out->actions.push_back(
+          ActionForItem(*stays, BasketActionKind::kRemove, probability, evidence));
+    }
+    stays->view.measured_g = measured_g;
+    stays->view.measured_sigma_g = std::hypot(stays->view.measured_sigma_g, std::sqrt(variance));
+    if (billed_by_weight) {
+      stays->view.net_weight_g = measured_g - params_.produce_bag_tare_g;
+      out->actions.push_back(ActionForItem(*stays, BasketActionKind::kAdd, probability, evidence));
+    }
+    RepriceProduceLine(*product, probability, evidence, out);
   }
 
   // Removal p took some pieces of produce line `item` (sold per kg): the line is billed again for

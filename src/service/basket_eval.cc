@@ -204,10 +204,13 @@ ShopperAction SimulatedShopper::Answer(const ShopperPrompt& prompt, const basket
         billed_units += line->quantity;
       }
     }
-    // What the shopper had put in (less taken out) of it up to then.
+    // What the shopper has put in (less taken out) of it by now: `billed` is the basket now, so
+    // a later placement of the same product that is billed already counts on both sides (four
+    // pears placed and chosen after a drop that held a fifth: the drop's pear is the one not
+    // billed, not the drop's scanned carton).
     int64_t true_units = 0;
     for (const TruthEvent& e : truth_.events) {
-      if (e.t > until) break;
+      if (e.t > prompt.event_time) break;
       if (e.product_id != event.product_id) continue;
       if (e.kind == "place") true_units += e.pieces;
       if (e.kind == "remove") true_units -= 1;

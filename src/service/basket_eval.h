@@ -59,7 +59,7 @@ class SimulatedShopper {
   // about the latest place (or remove) up to `about` (the settle of the weight event the prompt
   // names, as the screen shows which placement it asks about; default the prompt's time).
   // `billed` is the basket so far: of several products put in together, the one least billed
-  // relative to what the shopper had put in up to then is named. A ticket switcher (a placement
+  // relative to what the shopper has put in by the prompt is named. A ticket switcher (a placement
   // tagged "swap") names the product they scanned, not the one placed: thieves do not confess.
   ShopperAction Answer(const ShopperPrompt& prompt, const basket::Basket& billed,
                        std::optional<Timestamp> about = std::nullopt) const;

@@ -161,6 +161,30 @@ TEST(ReasonerTest, ScanThenPlaceAddsAtTheWeightEventWithoutWaitingForVision) {
   EXPECT_EQ(Count(*r, kMilk), 1);
 }
 
+// One milk scanned, a weight of two put down (no views): billed as two, as the weight says, but
+// only one of them was scanned: flagged for review, and the scan pays for one.
+TEST(ReasonerTest, MoreUnitsThanScansAreBilledAndFlagged) {
+  auto r = Make(Modalities{.weight = true, .vision = false, .scan = true});
+  Ok(r->OnScan(Scan(1000, kMilkGtin)));
+  ReasonerOutput out = Ok(r->OnWeightEvent(Weight(2600, 3000, 2126)));
+  out.Append(Ok(r->AdvanceTo(Ms(60000))));
+  EXPECT_EQ(Count(*r, kMilk), 2);
+  ASSERT_EQ(out.flags.size(), 1u);
+  EXPECT_EQ(out.flags[0].kind, AuditFlagKind::kWeightMismatch);
+  EXPECT_EQ(out.flags[0].product_id, kMilk);
+  EXPECT_TRUE(out.prompts.empty());
+
+  // Two scans and the same weight: both scans pay, nothing to flag, nothing left open.
+  auto twice = Make(Modalities{.weight = true, .vision = false, .scan = true});
+  Ok(twice->OnScan(Scan(1000, kMilkGtin)));
+  Ok(twice->OnScan(Scan(1500, kMilkGtin)));
+  ReasonerOutput both = Ok(twice->OnWeightEvent(Weight(2600, 3000, 2126)));
+  both.Append(Ok(twice->AdvanceTo(Ms(120000))));
+  EXPECT_EQ(Count(*twice, kMilk), 2);
+  EXPECT_TRUE(both.flags.empty());
+  EXPECT_TRUE(both.prompts.empty());
+}
+
 // Equal weights leave the switch to the views, and the views must beat the scan's factor of
 // about 1540. That takes a recognizer as good as its views claim: vision_error_probability 0.001
 // and no confusion within the coarse class here. The defaults (calibrated on simulated sessions
@@ -951,6 +975,45 @@ TEST(ReasonerTest, SomePiecesTakenFromAProduceLineLeaveItLighter) {
   EXPECT_EQ(out.actions[1].product_id, kApple);
   EXPECT_NEAR(out.actions[1].net_weight_g, 724, 0.01);
   EXPECT_EQ(Count(*r, kApple), 4);
+}
+
+// Four apples weighed together (720 g), a fifth on its own (150 g), then one taken out that
+// weighs 158 g: the nearest whole item is the 150 g apple, but the line must be billed for
+// 720 + 150 - 158 = 712 g whichever apple left (a store bills loose produce by the weight of all
+// of it), not for the 720 g that crediting the 150 g apple alone would leave.
+TEST(ReasonerTest, ProduceRemovedWholeLeavesTheLineAtTheWeightThatStays) {
+  auto r = Make();
+  const auto weighed = [](int64_t start_ms, int64_t settle_ms, double delta_g) {
+    sensors::WeightEvent e = Weight(start_ms, settle_ms, delta_g);
+    e.sigma_g = 3;
+    return e;
+  };
+  Ok(r->OnShopper(Choose(1000, kApple, "4")));
+  Ok(r->OnWeightEvent(weighed(2600, 3000, 720)));
+  Ok(r->OnShopper(Choose(10000, kApple, "1")));
+  Ok(r->OnWeightEvent(weighed(12600, 13000, 150)));
+  ASSERT_EQ(Count(*r, kApple), 5);
+  ReasonerOutput out = Ok(r->OnWeightEvent(weighed(30000, 30400, -158)));
+  out.Append(Ok(r->AdvanceTo(Ms(40000))));
+  EXPECT_TRUE(out.flags.empty());
+  EXPECT_TRUE(out.prompts.empty());
+  EXPECT_EQ(Count(*r, kApple), 4);
+  // Credited to the whole 150 g apple (not some pieces of the 720 g line), then reconciled.
+  ASSERT_FALSE(out.actions.empty());
+  EXPECT_EQ(out.actions[0].kind, BasketActionKind::kRemove);
+  EXPECT_DOUBLE_EQ(out.actions[0].net_weight_g, 150);
+  double billed_g = 0;
+  for (const ReasonerItem& item : r->Items()) {
+    EXPECT_EQ(item.priced_by, PricedBy::kWeight);
+    billed_g += item.net_weight_g;
+  }
+  EXPECT_NEAR(billed_g, 712, 0.01);
+  // The basket actions say the same: what was added less what was removed.
+  double actions_g = 0;
+  for (const BasketAction& a : out.actions) {
+    actions_g += (a.kind == BasketActionKind::kAdd ? 1 : -1) * a.net_weight_g;
+  }
+  EXPECT_NEAR(actions_g, 712 - 870, 0.01);
 }
 
 // A lost load cell comes back and the weigh chain reports its share of the load as a step that

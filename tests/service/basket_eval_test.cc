@@ -191,6 +191,41 @@ TEST(SimulatedShopperTest, AnswersAboutThePlacementThePromptNames) {
   EXPECT_EQ(answer.product_id, "pear");
 }
 
+// A drop of a milk and a pear, then four pears placed and billed before the question about the
+// drop comes: the drop's pear is what is not billed (5 pears put in by now, 4 billed), not the
+// milk, which a count of the pears up to the drop alone (1 put in, 4 billed) would name.
+TEST(SimulatedShopperTest, NamesTheDropsProductNotBilledCountingLaterPlacementsToo) {
+  session::SessionTruth truth;
+  session::TruthEvent milk = TruthAt(10, "place", "milk", "multi_drop");
+  session::TruthEvent pear = TruthAt(10, "place", "pear", "multi_drop");
+  session::TruthEvent pears = TruthAt(12, "place", "pear", "produce_weighed");
+  pears.pieces = 4;
+  truth.events = {milk, pear, pears};
+  truth.final_basket = {{"milk", 1, 1050}, {"pear", 5, 900}};
+  SimulatedShopper shopper(truth, 3000);
+  basket::Basket billed;
+  BasketAction add;
+  add.kind = BasketActionKind::kAdd;
+  add.product_id = "milk";
+  add.quantity = 1;
+  add.unit_price_minor = 1490;
+  ASSERT_TRUE(billed.Apply(add).ok());
+  add.product_id = "pear";
+  add.quantity = 4;
+  add.priced_by = PricedBy::kWeight;
+  add.net_weight_g = 720;
+  add.unit_price_minor = 2990;
+  ASSERT_TRUE(billed.Apply(add).ok());
+
+  ShopperPrompt prompt;
+  prompt.prompt_id = "p1";
+  prompt.kind = PromptKind::kChooseProduct;
+  prompt.event_time = Timestamp::FromSeconds(15);
+  const ShopperAction answer = shopper.Answer(prompt, billed, Timestamp::FromSeconds(10.5));
+  EXPECT_EQ(answer.answer, "product");
+  EXPECT_EQ(answer.product_id, "pear");
+}
+
 // A ticket switcher (scan cheap, place dear) asked which item they placed names what they
 // scanned; an honest shopper's answer about the next placement is the truth again.
 TEST(SimulatedShopperTest, TicketSwitcherNamesTheScannedProduct) {
